@@ -1,0 +1,62 @@
+/**
+ * An invalid setting: names the parameter, the value given and what is allowed, so a user can
+ * fix it without reading the source.
+ */
+export class ConfigError extends Error {
+  constructor(
+    readonly param: string,
+    readonly value: unknown,
+    readonly allowed: string,
+  ) {
+    super(`Invalid ${param} = ${formatValue(value)}: ${allowed}.`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** A tensor or file with the wrong shape, dtype or content. */
+export class ShapeError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ShapeError';
+  }
+}
+
+function formatValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.join(', ')}]`;
+  return String(v);
+}
+
+/** Throws a ConfigError unless `v` is an integer within [min, max]. */
+export function checkInt(param: string, v: number, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (!Number.isInteger(v) || v < min || v > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`;
+    throw new ConfigError(param, v, `must be ${range}`);
+  }
+}
+
+/** Throws a ConfigError unless `v` is a finite number within the range (open or closed ends). */
+export function checkNumber(
+  param: string,
+  v: number,
+  opts: { min?: number; max?: number; minExclusive?: boolean; maxExclusive?: boolean } = {},
+): void {
+  const { min = -Infinity, max = Infinity, minExclusive = false, maxExclusive = false } = opts;
+  const ok =
+    typeof v === 'number' &&
+    Number.isFinite(v) &&
+    (minExclusive ? v > min : v >= min) &&
+    (maxExclusive ? v < max : v <= max);
+  if (!ok) {
+    const lo = min === -Infinity ? '' : `${minExclusive ? '>' : '>='} ${min}`;
+    const hi = max === Infinity ? '' : `${maxExclusive ? '<' : '<='} ${max}`;
+    throw new ConfigError(param, v, `must be a finite number ${[lo, hi].filter(Boolean).join(' and ')}`.trim());
+  }
+}
+
+/** Throws a ConfigError unless `v` is one of `choices`. */
+export function checkChoice<T extends string>(param: string, v: string, choices: readonly T[]): asserts v is T {
+  if (!choices.includes(v as T)) {
+    throw new ConfigError(param, v, `must be one of ${choices.map((c) => JSON.stringify(c)).join(', ')}`);
+  }
+}
