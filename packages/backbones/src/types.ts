@@ -1,0 +1,49 @@
+/**
+ * The contract every backbone satisfies, so the DINO head, the training step and the evaluation
+ * protocols work with any of them (ViT, convnet, or a user's own) without knowing which.
+ *
+ * Images are NHWC float32 tensors [B, H, W, C] (tfjs's layout), already normalised.
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+import type { HasParams, Rng } from '@dino-ts/core';
+
+export interface ForwardOptions {
+  /** Training mode: enables stochastic depth (drop path). Default false. */
+  training?: boolean;
+  /** Source of randomness for drop path when training (reproducible runs). */
+  rng?: Rng;
+}
+
+export interface BackboneFeatures {
+  /** The final-normalised CLS token (ViT) or pooled feature (convnet): [B, embedDim]. */
+  cls: tf.Tensor2D;
+  /** The final-normalised patch tokens [B, N, embedDim] (ViT) or flattened feature map (convnet). */
+  patchTokens: tf.Tensor3D;
+}
+
+export interface Backbone extends HasParams {
+  /** Registry name, e.g. 'vit_small'. */
+  readonly name: string;
+  /** Size of the feature vector `forward` returns. */
+  readonly embedDim: number;
+  /** Patch size in pixels (ViT) or total stride (convnet): the feature grid is H / patchSize. */
+  readonly patchSize: number;
+  /** Number of input channels. */
+  readonly inChans: number;
+  /** The feature DINO trains on (CLS token): [B, embedDim]. */
+  forward(x: tf.Tensor4D, opts?: ForwardOptions): tf.Tensor2D;
+  /** CLS and patch tokens after the final norm. */
+  forwardFeatures(x: tf.Tensor4D, opts?: ForwardOptions): BackboneFeatures;
+  /**
+   * Outputs of the last `n` blocks, each passed through the final norm (the reference's
+   * get_intermediate_layers): n tensors [B, N+1, embedDim], oldest first.
+   */
+  getIntermediateLayers(x: tf.Tensor4D, n?: number): tf.Tensor3D[];
+  /**
+   * Self-attention of the last block, softmax-normalised: [B, heads, N+1, N+1]. Row 0 is the
+   * CLS query. Backbones without attention throw.
+   */
+  getLastSelfAttention(x: tf.Tensor4D): tf.Tensor4D;
+  /** Frees the parameters. */
+  dispose(): void;
+}
