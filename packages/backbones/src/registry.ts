@@ -1,0 +1,83 @@
+/**
+ * Backbones by name, so configs and command lines can say `vit_small` with `patchSize: 8` (the
+ * reference's `vits.__dict__[args.arch](patch_size=...)`), and users can add their own.
+ */
+import { ConfigError } from '@dino-ts/core';
+import type { Backbone } from './types';
+import { VisionTransformer } from './vit';
+import type { VitConfig } from './vit-config';
+
+/** Builds a backbone from options; `name` is the registry name it was created under. */
+export type BackboneFactory = (opts: Record<string, unknown>, name: string) => Backbone;
+
+/** Options of the ViT presets: everything but the sizes the preset fixes. */
+export type VitPresetOptions = Omit<VitConfig, 'embedDim' | 'depth' | 'numHeads'>;
+
+/** The reference's ViT sizes (depth 12, MLP ratio 4, qkv bias, LayerNorm eps 1e-6). */
+export const VIT_PRESETS = {
+  vit_tiny: { embedDim: 192, depth: 12, numHeads: 3 },
+  vit_small: { embedDim: 384, depth: 12, numHeads: 6 },
+  vit_base: { embedDim: 768, depth: 12, numHeads: 12 },
+} as const;
+
+const factories = new Map<string, BackboneFactory>();
+
+function vitPreset(preset: keyof typeof VIT_PRESETS): BackboneFactory {
+  return (opts, name) => {
+    for (const fixed of ['embedDim', 'depth', 'numHeads'] as const) {
+      if (opts[fixed] !== undefined && opts[fixed] !== VIT_PRESETS[preset][fixed]) {
+        throw new ConfigError(
+          fixed,
+          opts[fixed],
+          `is fixed to ${VIT_PRESETS[preset][fixed]} by "${preset}"; use createBackbone('vit', {...}) for free sizes`,
+        );
+      }
+    }
+    return new VisionTransformer({ ...(opts as VitPresetOptions), ...VIT_PRESETS[preset] }, name);
+  };
+}
+
+/**
+ * Adds a backbone under `name`. Re-registering a name throws unless `override` is set.
+ *
+ * @example
+ * registerBackbone('vit_micro', (opts, name) =>
+ *   new VisionTransformer({ embedDim: 96, depth: 6, numHeads: 3, ...opts }, name));
+ */
+export function registerBackbone(name: string, factory: BackboneFactory, opts: { override?: boolean } = {}): void {
+  if (typeof name !== 'string' || name.length === 0) throw new ConfigError('name', name, 'must be a non-empty string');
+  if (typeof factory !== 'function') throw new ConfigError('factory', factory, 'must be a function');
+  if (factories.has(name) && !opts.override) {
+    throw new ConfigError('name', name, 'is already registered (pass { override: true } to replace it)');
+  }
+  factories.set(name, factory);
+}
+
+/** The registered names, sorted. */
+export function listBackbones(): string[] {
+  return [...factories.keys()].sort();
+}
+
+/**
+ * Creates a registered backbone.
+ *
+ * @example
+ * const vit = createBackbone('vit_small', { patchSize: 8 });              // ViT-S/8, 224 px
+ * const tiny = createBackbone('vit', { imgSize: 28, patchSize: 4, inChans: 1,
+ *                                      embedDim: 192, depth: 6, numHeads: 3 });
+ */
+export function createBackbone(name: 'vit_tiny' | 'vit_small' | 'vit_base', opts?: VitPresetOptions): VisionTransformer;
+export function createBackbone(name: 'vit', opts: VitConfig): VisionTransformer;
+export function createBackbone(name: string, opts?: object): Backbone;
+export function createBackbone(name: string, opts: object = {}): Backbone {
+  const factory = factories.get(name);
+  if (!factory) {
+    throw new ConfigError('backbone', name, `must be one of ${listBackbones().map((n) => JSON.stringify(n)).join(', ')}`);
+  }
+  return factory(opts as Record<string, unknown>, name);
+}
+
+for (const preset of Object.keys(VIT_PRESETS) as (keyof typeof VIT_PRESETS)[]) {
+  registerBackbone(preset, vitPreset(preset));
+}
+registerBackbone('vit', (opts, name) => new VisionTransformer(opts as unknown as VitConfig, name));
