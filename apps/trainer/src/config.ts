@@ -1,0 +1,179 @@
+/**
+ * The trainer's configuration: every hyperparameter of the reference (main_dino.py) with its
+ * default, written once here. The CLI flags, the config-file loader, the presets and the
+ * checkpoint's saved config are all derived from this one schema.
+ */
+import { z } from 'zod';
+import { readFileSync, existsSync } from 'node:fs';
+import { extname } from 'node:path';
+import YAML from 'yaml';
+
+const pair = z.tuple([z.number(), z.number()]);
+
+/** One entry per setting: the schema (with default) and the help text. */
+export const SETTINGS = {
+  // --- model (reference: --arch, --patch_size, --out_dim, --norm_last_layer, --use_bn_in_head, --drop_path_rate)
+  arch: [z.string().default('vit'), "backbone: vit_tiny | vit_small | vit_base | vit (free sizes below) | any registered name"],
+  patchSize: [z.number().int().min(1).default(4), 'ViT patch size in pixels (reference default 16 for 224 px)'],
+  embedDim: [z.number().int().min(1).default(192), "width of the 'vit' backbone"],
+  depth: [z.number().int().min(1).default(6), "number of blocks of the 'vit' backbone"],
+  numHeads: [z.number().int().min(1).default(3), "attention heads of the 'vit' backbone"],
+  dropPathRate: [z.number().min(0).max(0.99).default(0.1), 'stochastic depth rate of the student'],
+  outDim: [z.number().int().min(1).default(65536), 'K, the dimension of the DINO head output'],
+  hiddenDim: [z.number().int().min(1).default(2048), 'hidden width of the head MLP'],
+  bottleneckDim: [z.number().int().min(1).default(256), 'bottleneck width of the head before the last layer'],
+  normLastLayer: [z.boolean().default(true), 'weight-normalise the last layer with its gain fixed to 1'],
+  useBnInHead: [z.boolean().default(false), 'BatchNorm in the head MLP'],
+  // --- teacher (reference: --momentum_teacher, --warmup_teacher_temp, --teacher_temp, --warmup_teacher_temp_epochs)
+  momentumTeacher: [z.number().min(0).max(1).default(0.996), 'base EMA momentum of the teacher, raised to 1 with a cosine schedule'],
+  warmupTeacherTemp: [z.number().positive().default(0.04), 'initial teacher temperature'],
+  teacherTemp: [z.number().positive().default(0.04), 'final teacher temperature (paper: 0.07 after warm-up)'],
+  warmupTeacherTempEpochs: [z.number().int().min(0).default(0), 'epochs of linear teacher-temperature warm-up'],
+  studentTemp: [z.number().positive().default(0.1), 'student temperature'],
+  centerMomentum: [z.number().min(0).max(1).default(0.9), 'momentum of the center of the teacher output'],
+  // --- optimisation (reference: --weight_decay, --weight_decay_end, --clip_grad, --batch_size_per_gpu, --epochs, --freeze_last_layer, --lr, --warmup_epochs, --min_lr)
+  weightDecay: [z.number().min(0).default(0.04), 'initial weight decay (cosine schedule)'],
+  weightDecayEnd: [z.number().min(0).default(0.4), 'final weight decay'],
+  clipGrad: [z.number().min(0).default(3.0), 'per-parameter gradient norm clip (0 disables)'],
+  batchSize: [z.number().int().min(1).default(64), 'images per iteration'],
+  epochs: [z.number().int().min(1).default(100), 'number of epochs'],
+  freezeLastLayer: [z.number().int().min(0).default(1), 'epochs during which the head’s last layer is frozen'],
+  lr: [z.number().positive().default(0.0005), 'peak learning rate at batch 256 (scaled linearly with the batch size)'],
+  warmupEpochs: [z.number().int().min(0).default(10), 'epochs of linear learning-rate warm-up'],
+  minLr: [z.number().min(0).default(1e-6), 'final learning rate of the cosine schedule'],
+  // --- multi-crop (reference: --global_crops_scale, --local_crops_number, --local_crops_scale)
+  globalCropsScale: [pair.default([0.4, 1]), 'area range of the global crops'],
+  localCropsNumber: [z.number().int().min(0).default(8), 'number of local crops'],
+  localCropsScale: [pair.default([0.05, 0.4]), 'area range of the local crops'],
+  globalCropsSize: [z.number().int().min(1).optional(), 'global crop size in pixels (default: the image size)'],
+  localCropsSize: [z.number().int().min(1).optional(), 'local crop size in pixels (default: 96/224 of the image size)'],
+  // --- data
+  dataset: [z.enum(['shapes', 'fashion-mnist', 'cifar10', 'cifar100', 'folder']).default('shapes'), 'data set'],
+  data: [z.string().optional(), 'data directory (fashion-mnist, cifar, folder)'],
+  imageSize: [z.number().int().min(4).default(32), 'image size for generated or resized data sets'],
+  trainSize: [z.number().int().min(1).optional(), 'use only this many training images'],
+  testSize: [z.number().int().min(1).optional(), 'use only this many held-out images for evaluation'],
+  // --- run
+  seed: [z.number().int().min(0).default(0), 'random seed (weights, crops, order)'],
+  backend: [z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'), 'compute backend'],
+  out: [z.string().default('runs/dino'), 'output directory (checkpoint, metrics, report)'],
+  saveEvery: [z.number().int().min(0).default(50), 'checkpoint every N iterations (0: only at epoch ends)'],
+  evalEvery: [z.number().int().min(0).default(1), 'k-NN on the held-out split every N epochs (0: never)'],
+  knnK: [z.number().int().min(1).default(20), 'k of the k-NN monitor'],
+  knnT: [z.number().positive().default(0.07), 'temperature of the k-NN vote'],
+  maxIterations: [z.number().int().min(1).optional(), 'stop after this many iterations (for smoke runs)'],
+  timeLimit: [z.number().positive().optional(), 'stop cleanly after this many minutes (checkpoint kept; resume later)'],
+  report: [z.boolean().default(true), 'write report.html and the PNGs at the end'],
+} as const;
+
+type Settings = typeof SETTINGS;
+export const TrainConfigSchema = z
+  .object(Object.fromEntries(Object.entries(SETTINGS).map(([k, [s]]) => [k, s])) as { [K in keyof Settings]: Settings[K][0] })
+  .strict();
+export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+
+/**
+ * Presets: each sets only what differs from the reference defaults, with the reason.
+ */
+export const PRESETS: Record<string, { description: string; values: Partial<TrainConfig> }> = {
+  shapes: {
+    description: 'the embedded procedural shapes data set (default): a small ViT that learns in minutes on a laptop CPU',
+    values: {
+      dataset: 'shapes', imageSize: 32, trainSize: 4096, testSize: 1024,
+      // A small ViT: 64 patch tokens of 4 px, narrow enough for a 2-core CPU.
+      arch: 'vit', patchSize: 4, embedDim: 96, depth: 4, numHeads: 3, dropPathRate: 0.05,
+      // Few prototypes suffice for a few classes; small MLP keeps the head cheap.
+      outDim: 1024, hiddenDim: 512, bottleneckDim: 128,
+      localCropsNumber: 4, batchSize: 64, epochs: 12, warmupEpochs: 2,
+      // Small data and short runs: a higher base lr (scaled by batch/256), teacher temperature warmed up as the paper.
+      lr: 0.002, warmupTeacherTemp: 0.04, teacherTemp: 0.06, warmupTeacherTempEpochs: 3,
+      momentumTeacher: 0.99, saveEvery: 20,
+    },
+  },
+  smoke: {
+    description: 'a run under a minute that exercises every part (shapes, tiny model)',
+    values: {
+      dataset: 'shapes', imageSize: 16, trainSize: 128, testSize: 64,
+      arch: 'vit', patchSize: 4, embedDim: 32, depth: 2, numHeads: 2, dropPathRate: 0,
+      outDim: 128, hiddenDim: 64, bottleneckDim: 32, localCropsNumber: 2, batchSize: 32,
+      epochs: 2, warmupEpochs: 1, lr: 0.002, saveEvery: 2,
+    },
+  },
+  'fashion-mnist': {
+    description: 'Fashion-MNIST 28x28 grey (Debian dataset-fashion-mnist): the benchmark ViT',
+    values: {
+      dataset: 'fashion-mnist', imageSize: 28, testSize: 10000,
+      arch: 'vit', patchSize: 4, embedDim: 192, depth: 6, numHeads: 3, dropPathRate: 0.1,
+      outDim: 4096, hiddenDim: 2048, bottleneckDim: 256,
+      globalCropsSize: 28, localCropsSize: 12, localCropsNumber: 6,
+      batchSize: 64, epochs: 30, warmupEpochs: 3, lr: 0.001,
+      teacherTemp: 0.06, warmupTeacherTempEpochs: 5, momentumTeacher: 0.99,
+    },
+  },
+  cifar10: {
+    description: 'CIFAR-10 32x32 colour (binary version, --data DIR)',
+    values: {
+      dataset: 'cifar10', imageSize: 32, arch: 'vit', patchSize: 4, embedDim: 192, depth: 6, numHeads: 3,
+      outDim: 4096, globalCropsSize: 32, localCropsSize: 16, localCropsNumber: 6, batchSize: 64, epochs: 100,
+    },
+  },
+  folder: {
+    description: 'an image folder (--data DIR, one sub-folder per class or flat), resized to --image-size',
+    values: { dataset: 'folder', imageSize: 64, arch: 'vit', patchSize: 8, embedDim: 192, depth: 6, numHeads: 3, outDim: 4096, localCropsNumber: 6 },
+  },
+};
+
+export class ConfigFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigFileError';
+  }
+}
+
+/** Reads a JSON or YAML config file (keys as the flags in camelCase or kebab-case). */
+export function readConfigFile(path: string): Record<string, unknown> {
+  if (!existsSync(path)) throw new ConfigFileError(`Config file ${path} does not exist.`);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new ConfigFileError(`Config file ${path} cannot be read: ${(e as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : YAML.parse(text);
+  } catch (e) {
+    throw new ConfigFileError(`Config file ${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigFileError(`Config file ${path} must hold a mapping of settings, e.g. "epochs: 10".`);
+  }
+  return Object.fromEntries(Object.entries(parsed as Record<string, unknown>).map(([k, v]) => [camel(k), v]));
+}
+
+export function camel(k: string): string {
+  return k.replace(/[-_]([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+export function kebab(k: string): string {
+  return k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/**
+ * Merges, lowest priority first: reference defaults, preset, config file, command-line flags;
+ * validates the result and reports every problem with the flag name.
+ */
+export function resolveConfig(layers: Record<string, unknown>[]): TrainConfig {
+  const merged: Record<string, unknown> = {};
+  for (const l of layers) for (const [k, v] of Object.entries(l)) if (v !== undefined) merged[k] = v;
+  const r = TrainConfigSchema.safeParse(merged);
+  if (!r.success) {
+    const lines = r.error.issues.map((i) => {
+      const key = String(i.path[0] ?? '');
+      if (i.code === 'unrecognized_keys') return `unknown setting(s): ${i.keys.map((k) => `--${kebab(k)}`).join(', ')}`;
+      return `--${kebab(key)} = ${JSON.stringify(merged[key])}: ${i.message}`;
+    });
+    throw new ConfigFileError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  }
+  return r.data;
+}
