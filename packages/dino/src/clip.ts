@@ -1,0 +1,53 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkInt, checkNumber } from '@dino-ts/core';
+import { CLIP_EPS, DINO_DEFAULTS } from './defaults';
+import type { Grads } from './grads';
+
+/**
+ * Per-tensor gradient clipping (reference utils.clip_gradients; not a global norm): each
+ * gradient with norm n is scaled by clip / (n + 1e-6) when that is below 1. Replaces the
+ * tensors in `grads` in place and returns every norm before clipping, by name.
+ *
+ * @example
+ * ```ts
+ * const norms = clipGradients(grads, 3.0);
+ * ```
+ */
+export function clipGradients(grads: Grads, clip: number = DINO_DEFAULTS.clipGrad): Map<string, number> {
+  checkNumber('clip', clip, { min: 0, minExclusive: true });
+  const names = [...grads.keys()];
+  const norms = new Map<string, number>();
+  if (names.length === 0) return norms;
+  // One read-back for all norms.
+  const stacked = tf.tidy(() => tf.stack(names.map((n) => tf.norm(grads.get(n)!))));
+  const values = stacked.dataSync();
+  stacked.dispose();
+  names.forEach((name, i) => {
+    const norm = values[i];
+    norms.set(name, norm);
+    const coef = clip / (norm + CLIP_EPS);
+    if (coef < 1) {
+      const g = grads.get(name)!;
+      grads.set(name, tf.mul(g, coef));
+      g.dispose();
+    }
+  });
+  return norms;
+}
+
+/**
+ * Drops (and frees) the gradients of the head's last layer while `epoch < freezeLastLayer`
+ * (reference utils.cancel_gradients_last_layer): the paper freezes it during the first epoch,
+ * which helps training. The optimizer then skips those parameters entirely.
+ */
+export function cancelGradientsLastLayer(epoch: number, grads: Grads, freezeLastLayer: number = DINO_DEFAULTS.freezeLastLayer): void {
+  checkInt('epoch', epoch, 0);
+  checkInt('freezeLastLayer', freezeLastLayer, 0);
+  if (epoch >= freezeLastLayer) return;
+  for (const [name, g] of [...grads]) {
+    if (name.includes('last_layer')) {
+      g.dispose();
+      grads.delete(name);
+    }
+  }
+}

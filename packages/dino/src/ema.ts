@@ -1,0 +1,25 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ShapeError, checkNumber, type Params } from '@dino-ts/core';
+
+/**
+ * The momentum teacher (Caron et al. 2021, Sec. 3.1; reference train_one_epoch):
+ * theta_t <- m theta_t + (1 - m) theta_s for every teacher parameter, matched to the student's by
+ * name. Buffers (BatchNorm running statistics) are not averaged: the reference zips
+ * `parameters()` only.
+ *
+ * @example
+ * ```ts
+ * emaUpdate(teacher.params(), student.params(), momentumSchedule[it]);
+ * ```
+ */
+export function emaUpdate(teacher: Params, student: Params, momentum: number): void {
+  checkNumber('momentum', momentum, { min: 0, max: 1 });
+  for (const [name, t] of teacher) {
+    const s = student.get(name);
+    if (!s) throw new ShapeError(`emaUpdate: the student has no parameter "${name}"`);
+    if (s.shape.length !== t.shape.length || s.shape.some((d, i) => d !== t.shape[i])) {
+      throw new ShapeError(`emaUpdate: "${name}" is [${s.shape}] in the student but [${t.shape}] in the teacher`);
+    }
+    tf.tidy(() => t.assign(tf.add(tf.mul(t, momentum), tf.mul(s, 1 - momentum))));
+  }
+}

@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { ShapeError, prefixParams, mergeParams, type HasParams, type Params, type Rng } from '@dino-ts/core';
+import type { Backbone } from '@dino-ts/backbones';
+import type { DinoHead } from '@dino-ts/head';
+
+/** A run of consecutive crops of one resolution: crops[start..end). */
+export interface CropGroup {
+  start: number;
+  end: number;
+}
+
+/**
+ * Groups consecutive crops of equal height and width (reference MultiCropWrapper's
+ * unique_consecutive over the resolutions), e.g. [224, 224, 96 x 8] -> [0, 2), [2, 10).
+ */
+export function groupCropsByResolution(crops: readonly tf.Tensor4D[]): CropGroup[] {
+  const groups: CropGroup[] = [];
+  crops.forEach((c, i) => {
+    const last = groups[groups.length - 1];
+    if (last && sameResolution(crops[last.start], c)) last.end = i + 1;
+    else groups.push({ start: i, end: i + 1 });
+  });
+  return groups;
+}
+
+function sameResolution(a: tf.Tensor4D, b: tf.Tensor4D): boolean {
+  return a.shape[1] === b.shape[1] && a.shape[2] === b.shape[2];
+}
+
+export interface MultiCropOptions {
+  /** Training mode: drop path in the backbone, batch statistics in a BatchNorm head. */
+  training?: boolean;
+  /** Randomness of drop path. */
+  rng?: Rng;
+  /**
+   * Training mode of the head alone (defaults to `training`). The reference never switches its
+   * teacher to eval mode, so a BatchNorm head normalises the teacher's batch with batch
+   * statistics while its backbone has no drop path.
+   */
+  headTraining?: boolean;
+}
+
+/**
+ * Backbone f followed by head h, the network of both student and teacher (reference
+ * utils.MultiCropWrapper): the crops of each resolution go through the backbone in one batch, the
+ * features are concatenated in crop order, and the head runs once on all of them. Parameters are
+ * named `backbone.<name>` and `head.<name>` as the reference's state dict.
+ *
+ * @example
+ * ```ts
+ * const student = new MultiCropNetwork(createBackbone('vit_small'), new DinoHead({ inDim: 384, outDim: 65536 }));
+ * const out = student.apply([g1, g2, ...locals], { training: true });   // [10 * B, 65536]
+ * ```
+ */
+export class MultiCropNetwork implements HasParams {
+  constructor(
+    readonly backbone: Backbone,
+    readonly head: DinoHead,
+  ) {
+    if (head.inDim !== backbone.embedDim) {
+      throw new ShapeError(`MultiCropNetwork: head inDim ${head.inDim} differs from the backbone's embedDim ${backbone.embedDim}`);
+    }
+  }
+
+  params(): Params {
+    return mergeParams(prefixParams('backbone', this.backbone.params()), prefixParams('head', this.head.params()));
+  }
+
+  /** Non-trainable state (BatchNorm running statistics of the head), prefixed `head.`. */
+  buffers(): Params {
+    return prefixParams('head', this.head.buffers());
+  }
+
+  /** Backbone features of all crops, [sum of batches, embedDim], one backbone pass per resolution. */
+  features(crops: readonly tf.Tensor4D[], opts: MultiCropOptions = {}): tf.Tensor2D {
+    if (crops.length === 0) throw new ShapeError('MultiCropNetwork: no crops given');
+    const fwd = { training: opts.training ?? false, rng: opts.rng };
+    return tf.tidy(() => {
+      const feats = groupCropsByResolution(crops).map(({ start, end }) => {
+        const batch = end - start === 1 ? crops[start] : tf.concat(crops.slice(start, end), 0);
+        return this.backbone.forward(batch, fwd);
+      });
+      return feats.length === 1 ? feats[0] : tf.concat(feats, 0);
+    });
+  }
+
+  /** Head logits of all crops in crop order, [sum of batches, K]. */
+  apply(crops: readonly tf.Tensor4D[], opts: MultiCropOptions = {}): tf.Tensor2D {
+    return tf.tidy(() => this.head.apply(this.features(crops, opts), { training: opts.headTraining ?? opts.training ?? false }));
+  }
+
+  dispose(): void {
+    this.backbone.dispose();
+    this.head.dispose();
+  }
+}
