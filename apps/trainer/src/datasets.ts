@@ -1,0 +1,88 @@
+/**
+ * Opens the train and held-out splits named by the config, and the per-channel statistics the
+ * augmentation normalises with.
+ */
+import * as data from '@dino-ts/data';
+import type { Dataset } from '@dino-ts/data';
+import type { TrainConfig } from './config';
+
+export interface OpenedData {
+  train: Dataset;
+  /** Held-out split for the k-NN monitor and the final report (labels; masks where known). */
+  test: Dataset;
+  channels: number;
+  imageSize: number;
+  /** Per-channel mean and std of the training images in [0, 1]. */
+  mean: number[];
+  std: number[];
+  /** True when items carry object masks (attention Jaccard). */
+  hasMasks: boolean;
+}
+
+function limit(d: Dataset, n: number | undefined, seed: number): Dataset {
+  if (!n || n >= d.length) return d;
+  // A seeded random subset, not the first n: data sets on disk are often sorted by class.
+  return data.subset(d, data.randomIndices(d.length, n, seed));
+}
+
+export async function openDatasets(c: TrainConfig): Promise<OpenedData> {
+  let train: Dataset, test: Dataset, hasMasks = false;
+  switch (c.dataset) {
+    case 'shapes': {
+      const size = c.imageSize;
+      // Train and held-out images come from different seeds: no image is in both.
+      train = new data.ShapesDataset({ length: c.trainSize ?? 10000, size, seed: c.seed * 2 + 1 });
+      test = new data.ShapesDataset({ length: c.testSize ?? 1000, size, seed: c.seed * 2 + 2 });
+      hasMasks = true;
+      break;
+    }
+    case 'fashion-mnist': {
+      const dir = c.data;
+      train = limit(await data.loadFashionMnist({ dir, split: 'train' }), c.trainSize, c.seed);
+      test = limit(await data.loadFashionMnist({ dir, split: 'test' }), c.testSize, c.seed + 1);
+      break;
+    }
+    case 'cifar10':
+    case 'cifar100': {
+      if (!c.data) throw new Error(`--dataset ${c.dataset} needs --data DIR: the folder of the CIFAR binary version (data_batch_1.bin ... / train.bin).`);
+      const load = c.dataset === 'cifar10' ? data.loadCifar10 : data.loadCifar100;
+      train = limit(await load({ dir: c.data, split: 'train' }), c.trainSize, c.seed);
+      test = limit(await load({ dir: c.data, split: 'test' }), c.testSize, c.seed + 1);
+      break;
+    }
+    case 'folder': {
+      if (!c.data) throw new Error('--dataset folder needs --data DIR: a folder of images (one sub-folder per class, or flat).');
+      const all = await data.loadImageFolder({ dir: c.data, size: c.imageSize });
+      const [a, b] = data.splitDataset(all, Math.max(1, Math.round(all.length * 0.1)), c.seed);
+      train = limit(a, c.trainSize, c.seed);
+      test = limit(b, c.testSize, c.seed + 1);
+      break;
+    }
+  }
+  if (train.height !== train.width) {
+    throw new Error(`${train.name}: images are ${train.height}x${train.width}; the trainer needs square images (set --image-size for folders).`);
+  }
+  const { mean, std } = await channelStats(train, 2048, c.seed);
+  return { train, test, channels: train.channels, imageSize: train.height, mean, std, hasMasks };
+}
+
+/** Per-channel mean and std over a sample of the training images. */
+export async function channelStats(d: Dataset, sample: number, seed: number): Promise<{ mean: number[]; std: number[] }> {
+  const idx = data.randomIndices(d.length, Math.min(sample, d.length), seed);
+  const C = d.channels;
+  const sum = new Float64Array(C), sq = new Float64Array(C);
+  let n = 0;
+  for (let s = 0; s < idx.length; s += 256) {
+    const b = await d.getBatch(idx.slice(s, s + 256));
+    const px = b.images;
+    for (let i = 0; i < px.length; i++) {
+      const v = px[i];
+      sum[i % C] += v;
+      sq[i % C] += v * v;
+    }
+    n += px.length / C;
+  }
+  const mean = Array.from(sum, (s) => s / n);
+  const std = Array.from(sq, (s, i) => Math.sqrt(Math.max(s / n - mean[i] ** 2, 1e-8)));
+  return { mean, std };
+}

@@ -1,0 +1,10 @@
+/**
+ * @dino-ts/trainer: the reference DINO trainer as a library (the `dino` command is `src/cli.ts`).
+ */
+export { main, buildProgram } from './cli';
+export { runTrain, trainerConfig, augmentation, EXIT, type TrainOptions, type TrainResult } from './train';
+export { SETTINGS, PRESETS, TrainConfigSchema, resolveConfig, readConfigFile, type TrainConfig } from './config';
+export { selectBackend, BACKEND_CHOICES, BackendUnavailableError, type BackendChoice, type BackendInfo } from './backend';
+export { saveCheckpoint, readCheckpoint, hasCheckpoint, type RunState } from './checkpoint';
+export { writeReport, type ReportInput } from './report';
+export { lineChartSvg, svgToPng } from './charts';

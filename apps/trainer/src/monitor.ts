@@ -1,0 +1,24 @@
+/**
+ * The k-NN monitor run during training (reference eval_knn protocol on the held-out split, with
+ * a bounded memory bank of training images so it costs seconds, not minutes).
+ */
+import type { Backbone } from '@dino-ts/backbones';
+import { evaluateKnn, fromIndexedDataset } from '@dino-ts/eval';
+import * as data from '@dino-ts/data';
+import type { TrainConfig } from './config';
+import type { OpenedData } from './datasets';
+
+/** Training images used as the k-NN memory bank during training. */
+export const MONITOR_BANK = 4096;
+
+export async function knnMonitor(backbone: Backbone, d: OpenedData, c: TrainConfig, bank = MONITOR_BANK): Promise<number> {
+  const train = d.train.length > bank ? data.subset(d.train, data.randomIndices(d.train.length, bank, c.seed + 7)) : d.train;
+  const norm = { mean: d.mean, std: d.std };
+  const report = await evaluateKnn(backbone, fromIndexedDataset(train, norm), fromIndexedDataset(d.test, norm), {
+    k: [c.knnK],
+    T: c.knnT,
+    numClasses: d.train.numClasses,
+    batchSize: 256,
+  });
+  return report.results[0].top1 / 100;
+}

@@ -1,0 +1,273 @@
+/**
+ * `dino train`: the reference training loop (main_dino.py train_dino / train_one_epoch) composed
+ * from the packages, with the things a user needs around it: checkpoints that never lose work,
+ * resume, a stop on a non-finite loss, a collapse watch, progress, metrics and a report.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdirSync, appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Rng } from '@dino-ts/core';
+import { DinoTrainer, NonFiniteLossError, type DinoStepMetrics } from '@dino-ts/dino';
+import { createDinoAugmentation, dinoAugmentConfigForImageSize } from '@dino-ts/augment';
+import type { Batch } from '@dino-ts/data';
+import type { TrainConfig } from './config';
+import { openDatasets, type OpenedData } from './datasets';
+import { saveCheckpoint, readCheckpoint, hasCheckpoint, type RunState } from './checkpoint';
+import { createProgress } from './progress';
+import { knnMonitor } from './monitor';
+import { finalEvaluation } from './final-eval';
+import type { BackendInfo } from './backend';
+import { versions } from './versions';
+import type { MetricRow } from './report';
+
+export interface TrainResult {
+  exitCode: number;
+  iteration: number;
+  reportPath?: string;
+}
+
+/** Exit codes: 0 done, 2 bad input, 3 non-finite loss, 130 interrupted (checkpoint saved). */
+export const EXIT = { ok: 0, badInput: 2, nonFinite: 3, interrupted: 130 } as const;
+
+/** The DinoTrainer configuration for a run (shared by train, eval and export). */
+export function trainerConfig(c: TrainConfig, d: { channels: number; imageSize: number }, itersPerEpoch: number) {
+  const globalSize = c.globalCropsSize ?? d.imageSize;
+  const backboneOptions: Record<string, unknown> = { imgSize: globalSize, patchSize: c.patchSize, inChans: d.channels };
+  if (c.arch === 'vit') Object.assign(backboneOptions, { embedDim: c.embedDim, depth: c.depth, numHeads: c.numHeads });
+  return {
+    itersPerEpoch,
+    arch: c.arch,
+    backboneOptions,
+    outDim: c.outDim,
+    normLastLayer: c.normLastLayer,
+    useBnInHead: c.useBnInHead,
+    headHiddenDim: c.hiddenDim,
+    headBottleneckDim: c.bottleneckDim,
+    momentumTeacher: c.momentumTeacher,
+    warmupTeacherTemp: c.warmupTeacherTemp,
+    teacherTemp: c.teacherTemp,
+    warmupTeacherTempEpochs: c.warmupTeacherTempEpochs,
+    studentTemp: c.studentTemp,
+    centerMomentum: c.centerMomentum,
+    weightDecay: c.weightDecay,
+    weightDecayEnd: c.weightDecayEnd,
+    clipGrad: c.clipGrad,
+    batchSize: c.batchSize,
+    epochs: c.epochs,
+    freezeLastLayer: c.freezeLastLayer,
+    lr: c.lr,
+    warmupEpochs: c.warmupEpochs,
+    minLr: c.minLr,
+    dropPathRate: c.dropPathRate,
+    localCropsNumber: c.localCropsNumber,
+    seed: c.seed,
+  };
+}
+
+export function augmentation(c: TrainConfig, d: { imageSize: number; channels: number; mean: number[]; std: number[] }) {
+  return createDinoAugmentation(
+    dinoAugmentConfigForImageSize(c.globalCropsSize ?? d.imageSize, {
+      patchSize: c.patchSize,
+      localCropsNumber: c.localCropsNumber,
+      globalCropsScale: c.globalCropsScale,
+      localCropsScale: c.localCropsScale,
+      ...(c.localCropsSize ? { localCropsSize: c.localCropsSize } : {}),
+      mean: d.mean,
+      std: d.std,
+    }),
+  );
+}
+
+/** The order of epoch `epoch`: a permutation that depends only on (seed, epoch), so resume is exact. */
+function epochOrder(seed: number, epoch: number, n: number): Int32Array {
+  return new Rng((seed * 7919 + epoch * 104729 + 17) >>> 0).permutation(n);
+}
+
+/** The augmentation's randomness for iteration `it`: a pure function of (seed, it). */
+function iterationRng(seed: number, it: number): Rng {
+  return new Rng((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(it + 1, 0x85ebca77)) >>> 0);
+}
+
+export interface TrainOptions {
+  config: TrainConfig;
+  backend: BackendInfo;
+  resume: boolean;
+  log?: (line: string) => void;
+}
+
+export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
+  const t0 = Date.now();
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  let c = opts.config;
+  const out = c.out;
+  mkdirSync(out, { recursive: true });
+  let resumed: ReturnType<typeof readCheckpoint> | null = null;
+  if (opts.resume) {
+    resumed = readCheckpoint(out);
+    // The run's own settings win; only how to run it may change on resume.
+    c = { ...resumed.run.config, backend: c.backend, out: c.out, timeLimit: c.timeLimit, maxIterations: c.maxIterations, report: c.report };
+    log(`Resuming ${out} at iteration ${resumed.run.iteration} (epoch ${resumed.run.epoch}).`);
+  } else if (hasCheckpoint(out)) {
+    log(`Note: ${out} already holds a checkpoint; it will be overwritten at the first save (use --resume to continue it instead).`);
+  }
+
+  const data: OpenedData = await openDatasets(c);
+  if (resumed) {
+    data.mean = resumed.run.mean;
+    data.std = resumed.run.std;
+  }
+  const itersPerEpoch = Math.floor(data.train.length / c.batchSize);
+  if (itersPerEpoch < 1) {
+    throw new Error(`--batch-size ${c.batchSize} is larger than the training set (${data.train.length} images): lower it or use more data.`);
+  }
+  const trainer = new DinoTrainer(trainerConfig(c, data, itersPerEpoch));
+  const aug = augmentation(c, data);
+  const total = c.epochs * itersPerEpoch;
+  const stopAt = Math.min(total, c.maxIterations ?? total);
+  let it = 0;
+  let trainSeconds = 0;
+  let imagesSeen = 0;
+  if (resumed) {
+    trainer.loadState(resumed.state);
+    it = resumed.run.iteration;
+    trainSeconds = resumed.run.trainSeconds;
+    imagesSeen = resumed.run.imagesSeen;
+  }
+
+  // metrics.jsonl: keep the history before the resumed iteration, drop anything after it (work
+  // done after the last checkpoint is redone and logged again).
+  const metricsPath = join(out, 'metrics.jsonl');
+  const history: MetricRow[] = [];
+  if (resumed && existsSync(metricsPath)) {
+    for (const line of readFileSync(metricsPath, 'utf8').split('\n')) {
+      if (!line.trim()) continue;
+      const row = JSON.parse(line) as MetricRow & { type?: string };
+      if (row.iteration < it || (row.type === 'knn' && row.iteration <= it)) history.push(row);
+    }
+  }
+  writeFileSync(metricsPath, history.map((r) => JSON.stringify(r)).join('\n') + (history.length ? '\n' : ''));
+  const record = (row: Record<string, unknown>) => {
+    appendFileSync(metricsPath, JSON.stringify(row) + '\n');
+    history.push(row as unknown as MetricRow);
+  };
+
+  const runState = (reason: string): RunState => ({
+    iteration: it,
+    epoch: Math.floor(it / itersPerEpoch),
+    config: c,
+    mean: data.mean,
+    std: data.std,
+    trainSeconds,
+    imagesSeen,
+    savedAt: new Date().toISOString(),
+    versions: versions(opts.backend),
+    reason,
+  });
+  const save = async (reason: string) => saveCheckpoint(out, trainer, runState(reason));
+
+  log(
+    `Training ${c.arch} on ${data.train.name} (${data.train.length} train / ${data.test.length} held-out, ${data.imageSize}px x${data.channels}) ` +
+      `for ${c.epochs} epochs x ${itersPerEpoch} iterations, batch ${c.batchSize}, ${2 + c.localCropsNumber} crops, K ${c.outDim}, backend ${opts.backend.name}.`,
+  );
+
+  let stopRequested: string | null = null;
+  const onSignal = (sig: string) => () => {
+    if (stopRequested) process.exit(EXIT.interrupted);
+    stopRequested = sig;
+    log(`\n${sig}: finishing the current step, then saving a checkpoint (press again to quit at once).`);
+  };
+  const sigint = onSignal('SIGINT'), sigterm = onSignal('SIGTERM');
+  process.on('SIGINT', sigint);
+  process.on('SIGTERM', sigterm);
+  const deadline = c.timeLimit ? Date.now() + c.timeLimit * 60_000 : Infinity;
+
+  const progress = createProgress(stopAt, 'train', { unit: 'img', perUnit: c.batchSize, start: it });
+  let order: Int32Array | null = null;
+  let orderEpoch = -1;
+  const batchAt = (i: number): Promise<Batch> => {
+    const e = Math.floor(i / itersPerEpoch), j = i % itersPerEpoch;
+    if (e !== orderEpoch) {
+      order = epochOrder(c.seed, e, data.train.length);
+      orderEpoch = e;
+    }
+    return data.train.getBatch(order!.subarray(j * c.batchSize, (j + 1) * c.batchSize));
+  };
+  let collapseWarned = -1;
+  let exitCode: number = EXIT.ok;
+  try {
+    let next: Promise<Batch> | null = it < stopAt ? batchAt(it) : null;
+    while (it < stopAt) {
+      const epoch = Math.floor(it / itersPerEpoch);
+      const batch = await next!;
+      // Prepare the next batch while this one trains.
+      next = it + 1 < stopAt ? batchAt(it + 1) : null;
+      const ts = Date.now();
+      const crops = tf.tidy(() => aug.apply(tf.tensor4d(batch.images, batch.shape), iterationRng(c.seed, it)));
+      let m: DinoStepMetrics;
+      try {
+        m = await trainer.step(crops, it, epoch);
+      } finally {
+        tf.dispose(crops);
+      }
+      const dt = (Date.now() - ts) / 1000;
+      trainSeconds += dt;
+      imagesSeen += c.batchSize;
+      it++;
+      const row = { type: 'step', ...m, imgPerSec: c.batchSize / dt, time: new Date().toISOString() };
+      record(row);
+      progress.update(it, { ep: epoch, loss: m.loss, H: m.teacherEntropy });
+
+      const lnK = Math.log(c.outDim);
+      if (collapseWarned !== epoch && it > itersPerEpoch && (m.teacherEntropy < 0.02 * lnK || (m.kl < 1e-3 && m.loss > 0.95 * lnK))) {
+        collapseWarned = epoch;
+        const kind = m.teacherEntropy < 0.02 * lnK ? 'one prototype dominates the teacher (entropy ≈ 0)' : 'the teacher output is uniform (loss ≈ ln K, KL ≈ 0)';
+        progress.log(
+          `Warning: signs of collapse at iteration ${it}: ${kind}. Remedies from the reference: keep the teacher temperature low ` +
+            `(0.04-0.07, with --warmup-teacher-temp-epochs), keep the momentum teacher (--momentum-teacher 0.996+) and centering ` +
+            `(--center-momentum 0.9), lower --lr, or raise --out-dim.`,
+        );
+      }
+
+      const epochEnd = it % itersPerEpoch === 0;
+      if (epochEnd && c.evalEvery > 0 && (it / itersPerEpoch) % c.evalEvery === 0) {
+        const acc = await knnMonitor(trainer.teacher.backbone, data, c);
+        record({ type: 'knn', iteration: it, epoch: epoch + 1, knnTop1: acc });
+        progress.log(`epoch ${epoch + 1}/${c.epochs}: loss ${m.loss.toFixed(4)}, teacher k-NN top-1 ${(100 * acc).toFixed(1)}% (k=${c.knnK}, held-out)`);
+      }
+      const timeUp = Date.now() > deadline;
+      if (epochEnd || (c.saveEvery > 0 && it % c.saveEvery === 0) || stopRequested || timeUp || it === stopAt) {
+        await save(stopRequested ? `signal ${stopRequested}` : timeUp ? 'time limit' : epochEnd ? `end of epoch ${epoch + 1}` : 'periodic');
+      }
+      if (stopRequested || timeUp) {
+        progress.stop();
+        log(`Stopped at iteration ${it} (${stopRequested ?? 'time limit'}); checkpoint saved in ${out}. Continue with: dino train --resume --out ${out}`);
+        exitCode = stopRequested ? EXIT.interrupted : EXIT.ok;
+        return { exitCode, iteration: it };
+      }
+    }
+    progress.stop();
+  } catch (e) {
+    progress.stop();
+    if (e instanceof NonFiniteLossError) {
+      log(
+        `\nError: ${e.message}\nThe last good checkpoint is kept in ${out} (iteration ${it}). Usual causes: a learning rate too high ` +
+          `(lower --lr or lengthen --warmup-epochs), a teacher temperature too low or too high (--teacher-temp 0.04-0.07), ` +
+          `gradient clipping off (--clip-grad 3), or reduced floating-point precision on the GPU.`,
+      );
+      return { exitCode: EXIT.nonFinite, iteration: it };
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', sigint);
+    process.off('SIGTERM', sigterm);
+  }
+
+  log(`Training done: ${it} iterations in ${(trainSeconds / 60).toFixed(1)} min (${(imagesSeen / trainSeconds).toFixed(1)} img/s).`);
+  let reportPath: string | undefined;
+  if (c.report) {
+    reportPath = await finalEvaluation({ trainer, data, config: c, backend: opts.backend, history, out, timing: { wallSeconds: (Date.now() - t0) / 1000, trainSeconds, imagesSeen }, log });
+    log(`Report: ${reportPath}`);
+  }
+  trainer.dispose();
+  return { exitCode, iteration: it, reportPath };
+}
