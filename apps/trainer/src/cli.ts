@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 /**
  * The `dino` command. Sub-commands: train, eval (knn | linear | attention | video), embed,
  * export, info. Every hyperparameter of the reference is a flag (see `dino train --help`).
@@ -132,10 +131,4 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`Error: ${(e as Error)?.stack ?? e}\n`);
     return 1;
   }
-}
-
-const isMain = typeof process !== 'undefined' && process.argv[1] && /cli\.(c?js|ts)$/.test(process.argv[1]);
-if (isMain) {
-  // Exit explicitly: a backend may keep handles open after the work is done.
-  main(process.argv.slice(2)).then((code) => process.exit(code));
 }
