@@ -6,6 +6,7 @@ import { ConfigError } from '@dino-ts/core';
 import type { Backbone } from './types';
 import { VisionTransformer } from './vit';
 import type { VitConfig } from './vit-config';
+import { ResNet, type ResNetConfig } from './resnet';
 
 /** Builds a backbone from options; `name` is the registry name it was created under. */
 export type BackboneFactory = (opts: Record<string, unknown>, name: string) => Backbone;
@@ -68,6 +69,8 @@ export function listBackbones(): string[] {
  */
 export function createBackbone(name: 'vit_tiny' | 'vit_small' | 'vit_base', opts?: VitPresetOptions): VisionTransformer;
 export function createBackbone(name: 'vit', opts: VitConfig): VisionTransformer;
+export function createBackbone(name: 'resnet18' | 'resnet34', opts?: Omit<ResNetConfig, 'layers'>): ResNet;
+export function createBackbone(name: 'resnet', opts?: ResNetConfig): ResNet;
 export function createBackbone(name: string, opts?: object): Backbone;
 export function createBackbone(name: string, opts: object = {}): Backbone {
   const factory = factories.get(name);
@@ -81,3 +84,19 @@ for (const preset of Object.keys(VIT_PRESETS) as (keyof typeof VIT_PRESETS)[]) {
   registerBackbone(preset, vitPreset(preset));
 }
 registerBackbone('vit', (opts, name) => new VisionTransformer(opts as unknown as VitConfig, name));
+
+/** Basic-block ResNets by depth (torchvision's layouts). */
+export const RESNET_PRESETS = {
+  resnet18: [2, 2, 2, 2],
+  resnet34: [3, 4, 6, 3],
+} as const;
+
+for (const [preset, layers] of Object.entries(RESNET_PRESETS)) {
+  registerBackbone(preset, (opts, name) => {
+    if (opts.layers !== undefined) {
+      throw new ConfigError('layers', opts.layers, `is fixed by "${preset}"; use createBackbone('resnet', { layers }) for others`);
+    }
+    return new ResNet({ ...(opts as ResNetConfig), layers: [...layers] as [number, number, number, number] }, name);
+  });
+}
+registerBackbone('resnet', (opts, name) => new ResNet(opts as ResNetConfig, name));

@@ -5,7 +5,7 @@
  * Images are NHWC float32 tensors [B, H, W, C] (tfjs's layout), already normalised.
  */
 import type * as tf from '@tensorflow/tfjs-core';
-import type { HasParams, Rng } from '@dino-ts/core';
+import type { HasParams, Params, Rng } from '@dino-ts/core';
 
 export interface ForwardOptions {
   /** Training mode: enables stochastic depth (drop path). Default false. */
@@ -44,6 +44,11 @@ export interface Backbone extends HasParams {
    * CLS query. Backbones without attention throw.
    */
   getLastSelfAttention(x: tf.Tensor4D): tf.Tensor4D;
-  /** Frees the parameters. */
+  /**
+   * Non-trainable state under reference names (a convnet's BatchNorm running statistics), to be
+   * saved with the parameters and copied to an EMA teacher; absent when the backbone has none.
+   */
+  buffers?(): Params;
+  /** Frees the parameters (and buffers). */
   dispose(): void;
 }
