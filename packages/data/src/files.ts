@@ -1,0 +1,42 @@
+import { existsSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { gunzip } from 'node:zlib';
+import { promisify } from 'node:util';
+import { DataError } from './errors';
+
+const gunzipAsync = promisify(gunzip);
+
+/** Reads a file, gunzipping it when its name ends in .gz; errors name the file. */
+export async function readMaybeGzip(path: string): Promise<Uint8Array> {
+  let raw: Buffer;
+  try {
+    raw = await readFile(path);
+  } catch (e) {
+    throw new DataError(`cannot read ${path}: ${(e as Error).message}`, path);
+  }
+  if (!path.endsWith('.gz')) return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+  try {
+    const out = await gunzipAsync(raw);
+    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+  } catch (e) {
+    throw new DataError(
+      `${path} is not a valid gzip file (${(e as Error).message}); the download may be truncated: fetch it again, ` +
+        'or pass the un-gzipped file',
+      path,
+    );
+  }
+}
+
+/** True when `path` is an existing directory. */
+export function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** The first of `candidates` that exists, or undefined. */
+export function firstExisting(candidates: readonly string[]): string | undefined {
+  return candidates.find((p) => existsSync(p));
+}

@@ -1,0 +1,66 @@
+import { DataError } from './errors';
+import { readMaybeGzip } from './files';
+
+/** IDX magic numbers (Yann LeCun's MNIST format): 0x0000 0x08 (unsigned byte) rank. */
+export const IDX_MAGIC = { images: 2051, labels: 2049 } as const;
+
+export interface IdxArray {
+  /** Dimensions from the header, e.g. [60000, 28, 28]. */
+  dims: number[];
+  /** The payload bytes (a view, not a copy). */
+  data: Uint8Array;
+}
+
+/**
+ * Parses an IDX file of unsigned bytes: big-endian magic 0x00000800 + rank, then `rank` 32-bit
+ * big-endian dimensions, then the data. `expectedMagic` (2051 for images, 2049 for labels) is
+ * checked, as are the dimensions and the length of the data.
+ */
+export function parseIdx(bytes: Uint8Array, path: string, expectedMagic: number): IdxArray {
+  const kind =
+    expectedMagic === IDX_MAGIC.images
+      ? 'an IDX image file (magic 2051)'
+      : expectedMagic === IDX_MAGIC.labels
+        ? 'an IDX label file (magic 2049)'
+        : `an IDX file with magic ${expectedMagic}`;
+  if (bytes.length < 4) {
+    throw new DataError(`${path} has ${bytes.length} bytes, too short for ${kind}; the file is truncated: fetch it again`, path);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const magic = view.getUint32(0, false);
+  if (magic !== expectedMagic) {
+    const other = magic === IDX_MAGIC.images ? ' (an image file)' : magic === IDX_MAGIC.labels ? ' (a label file)' : '';
+    throw new DataError(
+      `${path} has magic number ${magic}${other}, expected ${expectedMagic}: it is not ${kind}; ` +
+        'check that the images and labels files are not swapped and the file is not corrupt',
+      path,
+    );
+  }
+  const rank = magic & 0xff;
+  const header = 4 + 4 * rank;
+  if (bytes.length < header) {
+    throw new DataError(`${path} is truncated inside its header (${bytes.length} bytes, header needs ${header}): fetch it again`, path);
+  }
+  const dims: number[] = [];
+  for (let k = 0; k < rank; k++) dims.push(view.getUint32(4 + 4 * k, false));
+  const count = dims.reduce((a, b) => a * b, 1);
+  const have = bytes.length - header;
+  if (have < count) {
+    throw new DataError(
+      `${path} is truncated: its header [${dims.join(', ')}] needs ${count} data bytes but the file has ${have}; fetch it again`,
+      path,
+    );
+  }
+  if (have > count) {
+    throw new DataError(
+      `${path} has ${have - count} bytes beyond the ${count} its header [${dims.join(', ')}] describes; the file is corrupt`,
+      path,
+    );
+  }
+  return { dims, data: bytes.subarray(header, header + count) };
+}
+
+/** Reads and parses an IDX file (.gz or raw). */
+export async function readIdx(path: string, expectedMagic: number): Promise<IdxArray> {
+  return parseIdx(await readMaybeGzip(path), path, expectedMagic);
+}

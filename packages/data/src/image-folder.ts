@@ -1,0 +1,380 @@
+import { readdir, stat } from 'node:fs/promises';
+import { basename, extname, join, relative, resolve } from 'node:path';
+import sharp from 'sharp';
+import { ConfigError, ShapeError, checkChoice, checkInt } from '@dino-ts/core';
+import { checkIndex, collate } from './collate';
+import { DataError } from './errors';
+import { ByteLruCache } from './lru-cache';
+import type { Batch, DataItem, Dataset } from './types';
+
+export type FitMode = 'cover' | 'fill' | 'contain';
+
+export interface ImageFolderOptions {
+  /** Output size in pixels: a number (square) or [height, width]. Required. */
+  size: number | readonly [number, number];
+  /**
+   * How an image reaches that size: 'cover' scales it to cover the box and crops the centre
+   * (keeps the aspect ratio; the usual Resize + CenterCrop); 'fill' stretches it to the box
+   * exactly; 'contain' fits it inside and pads with `background`.
+   */
+  fit?: FitMode;
+  /** 3: RGB (grayscale images replicated to three channels); 1: everything converted to grayscale. */
+  channels?: 1 | 3;
+  /** Colour that transparent pixels are flattened onto (and 'contain' pads with). */
+  background?: string;
+  /** A file that cannot be decoded: 'skip' it and list it once in a warning, or throw ('error'). */
+  onError?: 'skip' | 'error';
+  /**
+   * When to find unreadable files: 'decode' decodes every image while opening (exact, and the
+   * decoded images fill the cache); 'header' reads only each header while opening (fast for big
+   * folders; a file whose body is corrupt is found when first read).
+   */
+  verify?: 'decode' | 'header';
+  /**
+   * 'classes': one sub-folder per class (searched recursively), labels by sorted folder name;
+   * 'flat': every image under the root, unlabeled; 'auto': 'classes' when any sub-folder holds
+   * images, else 'flat'.
+   */
+  layout?: 'auto' | 'classes' | 'flat';
+  /** File name endings to read (lower case, with the dot). */
+  extensions?: readonly string[];
+  /** Memory for decoded images, in bytes (least recently used are dropped). */
+  cacheBytes?: number;
+  /** Images decoded at the same time while opening. */
+  concurrency?: number;
+  /** Receives warnings (skipped files, ignored files); default console.warn. */
+  warn?: (message: string) => void;
+}
+
+export const IMAGE_FOLDER_DEFAULTS = {
+  fit: 'cover' as FitMode,
+  channels: 3 as 1 | 3,
+  background: '#ffffff',
+  onError: 'skip' as 'skip' | 'error',
+  verify: 'decode' as 'decode' | 'header',
+  layout: 'auto' as 'auto' | 'classes' | 'flat',
+  extensions: ['.jpg', '.jpeg', '.png', '.webp'] as readonly string[],
+  cacheBytes: 512 * 1024 * 1024,
+  concurrency: 4,
+};
+
+/** A file that was left out, and why. */
+export interface SkippedFile {
+  file: string;
+  reason: string;
+}
+
+interface Entry {
+  file: string;
+  label: number;
+}
+
+async function isDir(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Image files under `dir`, recursively, sorted; hidden entries (leading dot) are ignored. */
+async function listImages(dir: string, exts: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  const entries = (await readdir(dir)).filter((n) => !n.startsWith('.')).sort();
+  for (const name of entries) {
+    const path = join(dir, name);
+    if (await isDir(path)) out.push(...(await listImages(path, exts)));
+    else if (exts.includes(extname(name).toLowerCase())) out.push(path);
+  }
+  return out;
+}
+
+async function runPool<T>(items: readonly T[], concurrency: number, fn: (item: T, k: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const k = next++;
+      await fn(items[k], k);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+function listNames(files: readonly SkippedFile[], root: string, max = 20): string {
+  const shown = files.slice(0, max).map((s) => `  ${relative(root, s.file)}: ${s.reason}`);
+  if (files.length > max) shown.push(`  ... and ${files.length - max} more`);
+  return shown.join('\n');
+}
+
+interface DecodeSpec {
+  height: number;
+  width: number;
+  channels: 1 | 3;
+  fit: FitMode;
+  background: string;
+}
+
+/** Decodes and resizes one file to HWC bytes. */
+async function decodeImage(file: string, spec: DecodeSpec): Promise<Uint8Array> {
+  const { height, width, channels, fit, background } = spec;
+  const { data, info } = await sharp(file)
+    .rotate() // apply the EXIF orientation
+    .flatten({ background })
+    .resize(width, height, { fit, background, position: 'centre' })
+    .toColourspace(channels === 3 ? 'srgb' : 'b-w')
+    .raw({ depth: 'uchar' }) // 16-bit sources are scaled to 8 bits
+    .toBuffer({ resolveWithObject: true });
+  if (info.width !== width || info.height !== height || info.channels !== channels) {
+    throw new ShapeError(`${file} decoded to ${info.width}x${info.height}x${info.channels}, expected ${width}x${height}x${channels}`);
+  }
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * Checks every file ('decode': full decode, 'header': header only). Returns the readable
+ * entries, the unreadable files, and the decoded images (by kept index) that fit in `budget`.
+ */
+async function verifyFiles(
+  entries: Entry[],
+  spec: DecodeSpec,
+  verify: 'decode' | 'header',
+  concurrency: number,
+  budget: number,
+): Promise<{ kept: Entry[]; bad: SkippedFile[]; decoded: Map<number, Uint8Array> }> {
+  const bad: SkippedFile[] = [];
+  const images = new Array<Uint8Array | undefined>(entries.length);
+  const ok = new Array<boolean>(entries.length).fill(true);
+  let used = 0;
+  await runPool(entries, concurrency, async (e, k) => {
+    try {
+      if (verify === 'decode') {
+        const img = await decodeImage(e.file, spec);
+        if (used + img.byteLength <= budget) {
+          images[k] = img;
+          used += img.byteLength;
+        }
+      } else {
+        const meta = await sharp(e.file).metadata();
+        if (!meta.width || !meta.height) throw new Error('no image size in the header');
+      }
+    } catch (err) {
+      ok[k] = false;
+      bad.push({ file: e.file, reason: (err as Error).message.split('\n')[0] });
+    }
+  });
+  bad.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+  const kept: Entry[] = [];
+  const decoded = new Map<number, Uint8Array>();
+  entries.forEach((e, k) => {
+    if (!ok[k]) return;
+    const img = images[k];
+    if (img) decoded.set(kept.length, img);
+    kept.push(e);
+  });
+  return { kept, bad, decoded };
+}
+
+/**
+ * Images from a folder: one sub-folder per class (like torchvision's ImageFolder), or a flat
+ * folder of unlabeled images. JPEG, PNG and WebP files are decoded with sharp (EXIF orientation
+ * applied, alpha flattened onto `background`, 16-bit images reduced to 8 bits, grayscale
+ * replicated to RGB or kept as one channel) and resized to `size` by `fit`. Decoding is
+ * asynchronous; decoded images are cached (LRU, `cacheBytes`).
+ *
+ * @example
+ * const flowers = await ImageFolderDataset.open('./flowers', { size: 64, fit: 'cover' });
+ * flowers.classNames;            // the sub-folder names, sorted
+ * const item = await flowers.get(0); // { image: Uint8Array 64*64*3, label }
+ */
+export class ImageFolderDataset implements Dataset {
+  readonly name: string;
+  readonly length: number;
+  readonly height: number;
+  readonly width: number;
+  readonly channels: number;
+  readonly numClasses: number;
+  readonly classNames: readonly string[];
+  /** Files left out while opening (unreadable), and files found unreadable later. */
+  readonly skipped: SkippedFile[] = [];
+  private readonly cache: ByteLruCache<number>;
+  private readonly pending = new Map<number, Promise<Uint8Array>>();
+  private readonly reported = new Set<string>();
+
+  private constructor(
+    readonly root: string,
+    private readonly entries: Entry[],
+    classNames: string[],
+    private readonly opts: Required<Omit<ImageFolderOptions, 'size' | 'warn'>> & { warn: (m: string) => void },
+    private readonly decodeSpec: DecodeSpec,
+  ) {
+    this.name = `folder:${basename(root)}`;
+    this.length = entries.length;
+    this.height = decodeSpec.height;
+    this.width = decodeSpec.width;
+    this.channels = decodeSpec.channels;
+    this.classNames = classNames;
+    this.numClasses = classNames.length;
+    this.cache = new ByteLruCache(opts.cacheBytes);
+  }
+
+  /** Scans `root`, checks the files (see `verify`) and returns the data set. */
+  static async open(root: string, options: ImageFolderOptions): Promise<ImageFolderDataset> {
+    const o = { ...IMAGE_FOLDER_DEFAULTS, warn: (m: string) => console.warn(m), ...options };
+    if (o.size === undefined) throw new ConfigError('size', undefined, 'is required: a number (square) or [height, width]');
+    const [height, width] = typeof o.size === 'number' ? [o.size, o.size] : o.size;
+    checkInt('size (height)', height, 1, 16384);
+    checkInt('size (width)', width, 1, 16384);
+    checkChoice('fit', o.fit, ['cover', 'fill', 'contain']);
+    checkChoice('onError', o.onError, ['skip', 'error']);
+    checkChoice('verify', o.verify, ['decode', 'header']);
+    checkChoice('layout', o.layout, ['auto', 'classes', 'flat']);
+    if (o.channels !== 1 && o.channels !== 3) throw new ConfigError('channels', o.channels, 'must be 1 (grayscale) or 3 (RGB)');
+    checkInt('cacheBytes', o.cacheBytes, 0);
+    checkInt('concurrency', o.concurrency, 1, 256);
+    const exts = o.extensions.map((e) => e.toLowerCase());
+
+    const dir = resolve(root);
+    let st;
+    try {
+      st = await stat(dir);
+    } catch {
+      throw new DataError(`image folder ${dir} does not exist: pass the path of a folder of images (one sub-folder per class, or flat)`, dir);
+    }
+    if (!st.isDirectory()) {
+      throw new DataError(`${dir} is a file, not a folder: pass the folder that holds the images (one sub-folder per class, or flat)`, dir);
+    }
+    const top = (await readdir(dir)).filter((n) => !n.startsWith('.')).sort();
+    if (top.length === 0) throw new DataError(`image folder ${dir} is empty: put images in it (one sub-folder per class, or flat)`, dir);
+
+    const subdirs: string[] = [];
+    const rootFiles: string[] = [];
+    for (const name of top) {
+      const path = join(dir, name);
+      if (await isDir(path)) subdirs.push(name);
+      else if (exts.includes(extname(name).toLowerCase())) rootFiles.push(path);
+    }
+    const perClass = await Promise.all(subdirs.map((s) => listImages(join(dir, s), exts)));
+    const classesHaveImages = perClass.some((f) => f.length > 0);
+    const layout = o.layout === 'auto' ? (classesHaveImages ? 'classes' : 'flat') : o.layout;
+
+    let entries: Entry[];
+    let classNames: string[];
+    if (layout === 'classes') {
+      if (subdirs.length === 0) {
+        throw new DataError(`image folder ${dir} has no sub-folders, but layout 'classes' needs one sub-folder per class (or use layout 'flat')`, dir);
+      }
+      classNames = subdirs;
+      entries = perClass.flatMap((files, label) => files.map((file) => ({ file, label })));
+      const empty = subdirs.filter((_, k) => perClass[k].length === 0);
+      if (empty.length > 0) o.warn(`image folder ${dir}: class folder(s) with no images: ${empty.join(', ')}`);
+      if (rootFiles.length > 0) {
+        o.warn(`image folder ${dir}: ${rootFiles.length} image(s) directly in the root are ignored (not in a class folder), e.g. ${basename(rootFiles[0])}`);
+      }
+    } else {
+      classNames = [];
+      entries = (await listImages(dir, exts)).map((file) => ({ file, label: -1 }));
+    }
+    if (entries.length === 0) {
+      throw new DataError(
+        `image folder ${dir} holds no images with extensions ${exts.join(', ')} (found: ${top.slice(0, 5).join(', ')}${top.length > 5 ? ', ...' : ''})`,
+        dir,
+      );
+    }
+
+    const spec: DecodeSpec = { height, width, channels: o.channels, fit: o.fit, background: o.background };
+    const checked = await verifyFiles(entries, spec, o.verify, o.concurrency, o.cacheBytes);
+    const { bad } = checked;
+    if (bad.length > 0) {
+      if (o.onError === 'error' || bad.length === entries.length) {
+        throw new DataError(
+          `image folder ${dir}: cannot decode ${bad[0].file} (${bad[0].reason}); ` +
+            `${bad.length} of ${entries.length} image file(s) unreadable:\n${listNames(bad, dir)}\n` +
+            (bad.length === entries.length
+              ? 'No image could be read: check that these are JPEG, PNG or WebP files.'
+              : "Remove or fix them, or open with { onError: 'skip' } to leave them out."),
+          bad[0].file,
+        );
+      }
+      o.warn(`image folder ${dir}: skipped ${bad.length} unreadable file(s):\n${listNames(bad, dir)}`);
+    }
+    const ds = new ImageFolderDataset(dir, checked.kept, classNames, { ...o, extensions: exts }, spec);
+    ds.skipped.push(...bad);
+    for (const b of bad) ds.reported.add(b.file);
+    checked.decoded.forEach((img, k) => ds.cache.set(k, img));
+    return ds;
+  }
+
+  /** Paths of the files, in item order. */
+  get files(): readonly string[] {
+    return this.entries.map((e) => e.file);
+  }
+
+  /** Decoded bytes of item i, from the cache or decoded now (one decode per item at a time). */
+  private async image(i: number): Promise<Uint8Array> {
+    const hit = this.cache.get(i);
+    if (hit) return hit;
+    const inflight = this.pending.get(i);
+    if (inflight) return inflight;
+    const p = this.decodeOrSubstitute(i).finally(() => this.pending.delete(i));
+    this.pending.set(i, p);
+    return p;
+  }
+
+  /**
+   * With verify 'header' a corrupt body shows up only now. 'error' throws naming the file;
+   * 'skip' warns once per file and uses the next readable image, so an epoch keeps its length.
+   */
+  private async decodeOrSubstitute(i: number): Promise<Uint8Array> {
+    let k = i;
+    for (let tries = 0; tries < this.length; tries++) {
+      const file = this.entries[k].file;
+      try {
+        const img = await decodeImage(file, this.decodeSpec);
+        this.cache.set(k, img);
+        return img;
+      } catch (err) {
+        const reason = (err as Error).message.split('\n')[0];
+        if (this.opts.onError === 'error') {
+          throw new DataError(`image folder ${this.root}: cannot decode ${file} (${reason}); remove or fix it, or use { onError: 'skip' }`, file);
+        }
+        if (!this.reported.has(file)) {
+          this.reported.add(file);
+          this.skipped.push({ file, reason });
+          this.opts.warn(`image folder ${this.root}: cannot decode ${relative(this.root, file)} (${reason}); using the next readable image in its place`);
+        }
+        k = (k + 1) % this.length;
+      }
+    }
+    throw new DataError(`image folder ${this.root}: no image could be decoded`, this.root);
+  }
+
+  /** Item i sharing the cached bytes (callers must not modify the image). */
+  private async itemShared(i: number): Promise<DataItem> {
+    checkIndex(this, i);
+    const image = await this.image(i);
+    const label = this.entries[i].label;
+    return label >= 0 ? { image, label } : { image };
+  }
+
+  async get(i: number): Promise<DataItem> {
+    const item = await this.itemShared(i);
+    return { ...item, image: item.image.slice() };
+  }
+
+  /** Decodes the batch's images concurrently (sharp works on libuv's thread pool). */
+  async getBatch(indices: ArrayLike<number>): Promise<Batch> {
+    const items = await Promise.all(Array.from(indices, (i) => this.itemShared(i)));
+    return collate(this, items, indices);
+  }
+}
+
+/**
+ * `ImageFolderDataset.open(dir, options)` with the folder inside the options object.
+ *
+ * @example
+ * const ds = await loadImageFolder({ dir: './photos', size: 64 });
+ */
+export function loadImageFolder(options: ImageFolderOptions & { dir: string }): Promise<ImageFolderDataset> {
+  const { dir, ...rest } = options;
+  return ImageFolderDataset.open(dir, rest);
+}

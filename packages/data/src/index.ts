@@ -1,0 +1,18 @@
+export * from './types';
+export * from './errors';
+export { collate, checkIndex } from './collate';
+export { SyncDatasetBase } from './sync-dataset';
+export * from './array-dataset';
+export * from './subset';
+export * from './shapes/shapes-dataset';
+export * from './shapes/moving-shapes';
+export { SHAPE_CLASSES, SHAPE_CLASS_NAMES, type ShapeClass } from './shapes/geometry';
+export { TEXTURE_KINDS, type TextureKind } from './shapes/scene';
+export { IDX_MAGIC, parseIdx, readIdx, type IdxArray } from './idx';
+export * from './fashion-mnist';
+export * from './cifar';
+export * from './image-folder';
+export * from './loader';
+export * from './tensor';
+export * from './stats';
+export * from './open-dataset';
