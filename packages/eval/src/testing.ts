@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { fileURLToPath } from 'node:url';
-import { Rng, type Params } from '@dino-ts/core';
+import { Rng, variable, type Params } from '@dino-ts/core';
 import { readFixture } from '@dino-ts/core/testing';
 import type { Backbone, BackboneFeatures } from '@dino-ts/backbones';
 
@@ -42,10 +42,10 @@ export function createTinyBackbone(cfg: TinyBackboneConfig = {}): Backbone {
     tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal(0, std)), shape);
   const p: Params = new Map();
   const v = (name: string, t: tf.Tensor) => {
-    const variable = tf.variable(t, false, `tiny_${name}_${seed}_${Math.floor(rng.next() * 1e9)}`);
+    const param = variable(name, t, false);
     t.dispose();
-    p.set(name, variable);
-    return variable;
+    p.set(name, param);
+    return param;
   };
   const embed = v('patch_embed', rand([patchSize * patchSize * inChans, embedDim], 0.3));
   const cls = v('cls_token', rand([1, 1, embedDim], 1));
