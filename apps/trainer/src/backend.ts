@@ -66,7 +66,8 @@ async function tryWebgpu(): Promise<BackendInfo | null> {
   const g = globalThis as any;
   if (!g.navigator?.gpu) {
     try {
-      const webgpu: any = await import(/* @vite-ignore */ 'webgpu');
+      const pkg = 'webgpu'; // a variable: the package is optional and has no types here
+      const webgpu: any = await import(/* @vite-ignore */ pkg);
       Object.assign(g, webgpu.globals ?? {});
       g.navigator = { ...(g.navigator ?? {}), gpu: webgpu.create([]) };
     } catch {

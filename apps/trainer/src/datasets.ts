@@ -62,27 +62,8 @@ export async function openDatasets(c: TrainConfig): Promise<OpenedData> {
   if (train.height !== train.width) {
     throw new Error(`${train.name}: images are ${train.height}x${train.width}; the trainer needs square images (set --image-size for folders).`);
   }
-  const { mean, std } = await channelStats(train, 2048, c.seed);
+  // Statistics over a seeded random sample: files on disk are often sorted by class.
+  const sample = data.subset(train, data.randomIndices(train.length, Math.min(2048, train.length), c.seed + 3));
+  const { mean, std } = await data.channelStats(sample);
   return { train, test, channels: train.channels, imageSize: train.height, mean, std, hasMasks };
-}
-
-/** Per-channel mean and std over a sample of the training images. */
-export async function channelStats(d: Dataset, sample: number, seed: number): Promise<{ mean: number[]; std: number[] }> {
-  const idx = data.randomIndices(d.length, Math.min(sample, d.length), seed);
-  const C = d.channels;
-  const sum = new Float64Array(C), sq = new Float64Array(C);
-  let n = 0;
-  for (let s = 0; s < idx.length; s += 256) {
-    const b = await d.getBatch(idx.slice(s, s + 256));
-    const px = b.images;
-    for (let i = 0; i < px.length; i++) {
-      const v = px[i];
-      sum[i % C] += v;
-      sq[i % C] += v * v;
-    }
-    n += px.length / C;
-  }
-  const mean = Array.from(sum, (s) => s / n);
-  const std = Array.from(sq, (s, i) => Math.sqrt(Math.max(s / n - mean[i] ** 2, 1e-8)));
-  return { mean, std };
 }

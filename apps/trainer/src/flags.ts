@@ -37,7 +37,7 @@ function parsePair(flag: string) {
 /** Adds one flag per setting (optionally only `keys`) to `cmd`. */
 export function addSettingFlags(cmd: Command, keys: (keyof typeof SETTINGS)[] = Object.keys(SETTINGS) as (keyof typeof SETTINGS)[]): Command {
   for (const key of keys) {
-    const [schema, help] = SETTINGS[key] as [z.ZodTypeAny, string];
+    const [schema, help] = SETTINGS[key] as unknown as [z.ZodTypeAny, string];
     const flag = kebab(key);
     const t = innerType(schema);
     const d = defaultOf(schema);

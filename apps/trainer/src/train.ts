@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Rng } from '@dino-ts/core';
 import { DinoTrainer, NonFiniteLossError, type DinoStepMetrics } from '@dino-ts/dino';
 import { createDinoAugmentation, dinoAugmentConfigForImageSize } from '@dino-ts/augment';
-import type { Batch } from '@dino-ts/data';
+import { DataLoader } from '@dino-ts/data';
 import type { TrainConfig } from './config';
 import { openDatasets, type OpenedData } from './datasets';
 import { saveCheckpoint, readCheckpoint, hasCheckpoint, type RunState } from './checkpoint';
@@ -76,11 +76,6 @@ export function augmentation(c: TrainConfig, d: { imageSize: number; channels: n
       std: d.std,
     }),
   );
-}
-
-/** The order of epoch `epoch`: a permutation that depends only on (seed, epoch), so resume is exact. */
-function epochOrder(seed: number, epoch: number, n: number): Int32Array {
-  return new Rng((seed * 7919 + epoch * 104729 + 17) >>> 0).permutation(n);
 }
 
 /** The augmentation's randomness for iteration `it`: a pure function of (seed, it). */
@@ -182,25 +177,17 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
   const deadline = c.timeLimit ? Date.now() + c.timeLimit * 60_000 : Infinity;
 
   const progress = createProgress(stopAt, 'train', { unit: 'img', perUnit: c.batchSize, start: it });
-  let order: Int32Array | null = null;
-  let orderEpoch = -1;
-  const batchAt = (i: number): Promise<Batch> => {
-    const e = Math.floor(i / itersPerEpoch), j = i % itersPerEpoch;
-    if (e !== orderEpoch) {
-      order = epochOrder(c.seed, e, data.train.length);
-      orderEpoch = e;
-    }
-    return data.train.getBatch(order!.subarray(j * c.batchSize, (j + 1) * c.batchSize));
-  };
+  // The loader's order depends only on (seed, epoch), so a resumed run sees the same batches.
+  const loader = new DataLoader(data.train, { batchSize: c.batchSize, seed: c.seed, dropLast: true, prefetch: 1 });
   let collapseWarned = -1;
   let exitCode: number = EXIT.ok;
+  let batches: AsyncGenerator<Awaited<ReturnType<DataLoader['load']>>> | undefined;
   try {
-    let next: Promise<Batch> | null = it < stopAt ? batchAt(it) : null;
+    batches = loader.iterate({ from: { epoch: Math.floor(it / itersPerEpoch), iteration: it % itersPerEpoch } });
     while (it < stopAt) {
       const epoch = Math.floor(it / itersPerEpoch);
-      const batch = await next!;
-      // Prepare the next batch while this one trains.
-      next = it + 1 < stopAt ? batchAt(it + 1) : null;
+      const { value: batch } = await batches.next();
+      if (!batch) break;
       const ts = Date.now();
       const crops = tf.tidy(() => aug.apply(tf.tensor4d(batch.images, batch.shape), iterationRng(c.seed, it)));
       let m: DinoStepMetrics;
@@ -258,6 +245,7 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
     }
     throw e;
   } finally {
+    await batches?.return(undefined);
     process.off('SIGINT', sigint);
     process.off('SIGTERM', sigterm);
   }
