@@ -289,5 +289,5 @@ function checkLabelRange(name: string, labels: ArrayLike<number>, numLabels: num
  * float32 dtype (tfjs 4.22) and writes int32 bits into the float tensor.
  */
 function oneHotFloat(labels: tf.Tensor1D, depth: number): tf.Tensor2D {
-  return tf.tidy(() => tf.cast(tf.oneHot(labels, depth), 'float32'));
+  return tf.tidy(() => tf.cast(tf.oneHot(labels, depth), 'float32') as tf.Tensor2D);
 }
