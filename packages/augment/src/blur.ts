@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, ConfigError } from '@dino-ts/core';
 import { checkImages, perSampleValues, type PerSample } from './images';
-import { separableMap, type SeparableMaps } from './separable';
+import { separableMap, type MapMode, type SeparableMaps } from './separable';
 
 /** Odd kernel size covering ±3 sigma: 2·ceil(3·sigmaMax) + 1 (13 for sigma 2). */
 export function blurKernelSize(sigmaMax: number): number {
@@ -83,10 +83,15 @@ export function blurMaps(height: number, width: number, kernelSize: number, sigm
  * const out = gaussianBlur(images, [0.7, 1.6], blurKernelSize(1.6));
  * ```
  */
-export function gaussianBlur(images: tf.Tensor4D, sigmas: PerSample, kernelSize: number): tf.Tensor4D {
+export function gaussianBlur(
+  images: tf.Tensor4D,
+  sigmas: PerSample,
+  kernelSize: number,
+  options: { mode?: MapMode } = {},
+): tf.Tensor4D {
   const { batch, height, width } = checkImages(images);
   const s = perSampleValues('sigmas', sigmas, batch, (v) => v > 0, 'a number > 0');
   checkBlurKernelSize(kernelSize, height, width);
   const maps = Array.from(s, (sigma) => blurMaps(height, width, kernelSize, sigma));
-  return separableMap(images, maps, height, width);
+  return separableMap(images, maps, height, width, options.mode);
 }

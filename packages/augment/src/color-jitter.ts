@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError } from '@dino-ts/core';
-import { checkImages, perSampleTensor, maskTensor } from './images';
+import { checkImages, perSampleTensor, selectSamples } from './images';
 import { blend } from './adjust';
 import { luma } from './grayscale';
 import { rotateHue } from './hue';
@@ -79,7 +79,8 @@ export function colorJitter(images: tf.Tensor4D, params: ReadonlyArray<ColorJitt
         x = blend(x, perSampleTensor(factor), other);
       }
       if (hueMask.some((v) => v)) {
-        x = tf.where(maskTensor(hueMask), rotateHue(x, perSampleTensor(hueShift)), x);
+        const rotated = rotateHue(x, perSampleTensor(hueShift));
+        x = hueMask.every((v) => v) ? rotated : selectSamples(hueMask, rotated, x);
       }
     }
     return x === images ? tf.clone(images) : x;

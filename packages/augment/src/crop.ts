@@ -5,10 +5,10 @@
  * RandomGrayscale -> GaussianBlur -> Solarization -> Normalize.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError, type Rng } from '@dino-ts/core';
+import { checkChoice, checkInt, ShapeError, type Rng } from '@dino-ts/core';
 import { checkImages } from './images';
-import { resampleMatrix, type Interpolation } from './interpolation';
-import { separableMap } from './separable';
+import { INTERPOLATIONS, resampleMatrix, type Interpolation } from './interpolation';
+import { resolveMapMode, separableMap, splitSamples, type MapMode } from './separable';
 import { checkCropBox, type CropBox } from './resized-crop';
 import { colorJitter } from './color-jitter';
 import { grayscaleSamples } from './grayscale';
@@ -77,7 +77,8 @@ export function sampleCropParams(rng: Rng, batch: number, height: number, width:
   return params;
 }
 
-function checkParams(params: CropParams, batch: number, height: number, width: number): void {
+/** Throws unless `params` holds one entry per sample and every box fits an H x W image. */
+export function checkCropParams(params: CropParams, batch: number, height: number, width: number): void {
   const lengths: [string, number][] = [
     ['boxes', params.boxes.length],
     ['flip', params.flip.length],
@@ -92,6 +93,74 @@ function checkParams(params: CropParams, batch: number, height: number, width: n
   params.boxes.forEach((box, b) => checkCropBox(`params.boxes[${b}]`, box, height, width));
 }
 
+/** Sample b's parameters as a batch of one. */
+function sampleParams(p: CropParams, b: number): CropParams {
+  return {
+    boxes: [p.boxes[b]],
+    flip: p.flip.subarray(b, b + 1),
+    jitter: [p.jitter[b]],
+    grayscale: p.grayscale.subarray(b, b + 1),
+    blurSigma: p.blurSigma.subarray(b, b + 1),
+    solarize: p.solarize.subarray(b, b + 1),
+  };
+}
+
+/** The whole chain on a batch, every step one batched op (masks and factors per sample). */
+function renderBatch(images: tf.Tensor4D, params: CropParams, spec: CropSpec): tf.Tensor4D {
+  const [, height, width] = images.shape;
+  const s = spec.size;
+  const cropMaps = params.boxes.map((box, b) => ({
+    rows: resampleMatrix(height, box.top, box.height, s, spec.interpolation),
+    cols: resampleMatrix(width, box.left, box.width, s, spec.interpolation, params.flip[b] !== 0),
+  }));
+  const blur = Array.from(params.blurSigma, (sigma) => blurMaps(s, s, spec.blurKernelSize, sigma));
+  return tf.tidy(() => {
+    let x = tf.clipByValue(separableMap(images, cropMaps, s, s, 'batched'), 0, 1) as tf.Tensor4D;
+    if (params.jitter.some((p) => p !== null)) x = colorJitter(x, params.jitter);
+    x = grayscaleSamples(x, params.grayscale);
+    if (blur.some((m) => m !== null)) x = separableMap(x, blur, s, s, 'batched');
+    x = solarize(x, spec.solarizeThreshold, params.solarize);
+    return normalize(x, spec.mean, spec.std);
+  });
+}
+
+export interface ApplyCropOptions {
+  /**
+   * 'batched' renders the batch with batched ops; 'per-sample' renders each sample on its own
+   * (each op runs only where the sample needs it, and matMuls are single). 'auto' (default) picks
+   * per-sample for large crops, where stock wasm's batched matMul and the colour jitter's
+   * per-step passes over the whole batch cost most (see separable.ts). Results are equal.
+   */
+  mode?: MapMode;
+}
+
+/**
+ * The mode 'auto' picks for a crop of `spec` from H x W x C images.
+ * @internal
+ */
+export function cropMode(spec: CropSpec, height: number, width: number, channels: number, mode: MapMode = 'auto') {
+  return resolveMapMode(mode, spec.size, height, width, channels);
+}
+
+/**
+ * Renders one crop from the batch or from its samples already split ([1, H, W, C] each, for
+ * callers that render several crops of the same images per sample).
+ * @internal
+ */
+export function renderCrop(
+  images: tf.Tensor4D,
+  samples: tf.Tensor4D[] | null,
+  params: CropParams,
+  spec: CropSpec,
+  mode: 'batched' | 'per-sample',
+): tf.Tensor4D {
+  if (mode === 'batched') return renderBatch(images, params, spec);
+  return tf.tidy(() => {
+    const parts = samples ?? splitSamples(images);
+    return tf.concat(parts.map((x, b) => renderBatch(x, sampleParams(params, b), spec))) as tf.Tensor4D;
+  });
+}
+
 /**
  * Renders one crop of every image of `images` [B, H, W, C] (values in [0, 1]) with the drawn
  * `params`: [B, size, size, C], normalised.
@@ -99,23 +168,22 @@ function checkParams(params: CropParams, batch: number, height: number, width: n
  * The resized crop is clamped to [0, 1] before the colour ops: the reference runs on uint8 PIL
  * images, where bicubic overshoot is clamped too. The flip is folded into the resize weights.
  */
-export function applyCropParams(images: tf.Tensor4D, params: CropParams, spec: CropSpec): tf.Tensor4D {
+export function applyCropParams(
+  images: tf.Tensor4D,
+  params: CropParams,
+  spec: CropSpec,
+  options: ApplyCropOptions = {},
+): tf.Tensor4D {
   const { batch, height, width, channels } = checkImages(images);
-  checkParams(params, batch, height, width);
+  checkCropParams(params, batch, height, width);
+  checkSpec(spec, channels);
+  return renderCrop(images, null, params, spec, cropMode(spec, height, width, channels, options.mode));
+}
+
+/** Checks the parts of a spec the rendering uses. */
+export function checkSpec(spec: CropSpec, channels: number): void {
+  checkInt('spec.size', spec.size, 1);
+  checkChoice('spec.interpolation', spec.interpolation, INTERPOLATIONS);
   checkMeanStd(spec.mean, spec.std, channels);
-  const s = spec.size;
-  checkBlurKernelSize(spec.blurKernelSize, s, s);
-  const cropMaps = params.boxes.map((box, b) => ({
-    rows: resampleMatrix(height, box.top, box.height, s, spec.interpolation),
-    cols: resampleMatrix(width, box.left, box.width, s, spec.interpolation, params.flip[b] !== 0),
-  }));
-  const blur = Array.from(params.blurSigma, (sigma) => blurMaps(s, s, spec.blurKernelSize, sigma));
-  return tf.tidy(() => {
-    let x = tf.clipByValue(separableMap(images, cropMaps, s, s), 0, 1) as tf.Tensor4D;
-    if (params.jitter.some((p) => p !== null)) x = colorJitter(x, params.jitter);
-    x = grayscaleSamples(x, params.grayscale);
-    if (blur.some((m) => m !== null)) x = separableMap(x, blur, s, s);
-    x = solarize(x, spec.solarizeThreshold, params.solarize);
-    return normalize(x, spec.mean, spec.std);
-  });
+  checkBlurKernelSize(spec.blurKernelSize, spec.size, spec.size);
 }

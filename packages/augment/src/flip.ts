@@ -1,6 +1,6 @@
 /** Horizontal flip of selected samples (torchvision `F.hflip`, RandomHorizontalFlip). */
 import * as tf from '@tensorflow/tfjs-core';
-import { all, any, checkImages, maskTensor, maskValues, type SampleMask } from './images';
+import { all, any, checkImages, maskValues, selectSamples, type SampleMask } from './images';
 
 /**
  * Mirrors the width axis of the samples selected by `mask` (all when omitted).
@@ -15,6 +15,6 @@ export function hflip(images: tf.Tensor4D, mask?: SampleMask): tf.Tensor4D {
   return tf.tidy(() => {
     if (!any(m)) return tf.clone(images);
     const flipped = tf.reverse(images, 2);
-    return all(m) ? flipped : tf.where(maskTensor(m), flipped, images);
+    return all(m) ? flipped : selectSamples(m, flipped, images);
   });
 }

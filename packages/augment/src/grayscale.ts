@@ -1,7 +1,7 @@
 /** Luma and grayscale conversion (torchvision `F.rgb_to_grayscale`, RandomGrayscale). */
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError } from '@dino-ts/core';
-import { all, any, checkImages, maskTensor, maskValues, type SampleMask } from './images';
+import { all, any, checkImages, maskValues, selectSamples, type SampleMask } from './images';
 
 /** ITU-R 601-2 luma weights, as torchvision (and PIL's "L" conversion). */
 export const LUMA_WEIGHTS: readonly [number, number, number] = [0.2989, 0.587, 0.114];
@@ -31,7 +31,8 @@ export function rgbToGrayscale(images: tf.Tensor4D, numOutputChannels: 1 | 3 = 1
   }
   return tf.tidy(() => {
     const y = luma(images);
-    return channels === 3 && numOutputChannels === 3 ? tf.tile(y, [1, 1, 1, 3]) : y;
+    // Broadcasting multiply rather than tile: exact, and tile is slow on wasm.
+    return channels === 3 && numOutputChannels === 3 ? (tf.mul(y, tf.ones([3])) as tf.Tensor4D) : y;
   });
 }
 
@@ -44,7 +45,7 @@ export function grayscaleSamples(images: tf.Tensor4D, mask?: SampleMask): tf.Ten
   const m = maskValues('mask', mask, batch);
   return tf.tidy(() => {
     if (channels === 1 || !any(m)) return tf.clone(images);
-    const gray = tf.broadcastTo(luma(images), images.shape) as tf.Tensor4D;
-    return all(m) ? gray : (tf.where(maskTensor(m), gray, images) as tf.Tensor4D);
+    const y = luma(images);
+    return all(m) ? (tf.mul(y, tf.ones([3])) as tf.Tensor4D) : selectSamples(m, y, images);
   });
 }

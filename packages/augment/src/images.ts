@@ -79,9 +79,16 @@ export function perSampleTensor(values: ArrayLike<number>): tf.Tensor4D {
   return tf.tensor4d(Float32Array.from(values), [values.length, 1, 1, 1]);
 }
 
-/** A [B, 1, 1, 1] boolean tensor from a 0/1 mask. */
-export function maskTensor(mask: Uint8Array): tf.Tensor4D {
-  return tf.tensor4d(mask, [mask.length, 1, 1, 1], 'bool');
+/**
+ * Per sample, `a` where the mask is set and `b` elsewhere, as m·a + (1 − m)·b with m in {0, 1}
+ * (exact for finite values). tf.where would broadcast the [B, 1, 1, 1] mask with a Tile, which
+ * is slow on the wasm and cpu backends.
+ */
+export function selectSamples(mask: Uint8Array, a: tf.Tensor, b: tf.Tensor): tf.Tensor4D {
+  return tf.tidy(() => {
+    const m = perSampleTensor(mask);
+    return tf.add(tf.mul(m, a), tf.mul(tf.sub(1, m), b)) as tf.Tensor4D;
+  });
 }
 
 /** True when every entry is set. */

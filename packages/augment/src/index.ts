@@ -21,7 +21,7 @@ export {
   type JitterConfig,
   type BlurConfig,
 } from './config';
-export { applyCropParams, sampleCropParams, type CropSpec, type CropParams } from './crop';
+export { applyCropParams, sampleCropParams, checkCropParams, type CropSpec, type CropParams, type ApplyCropOptions } from './crop';
 export {
   sampleResizedCropBox,
   centerCropFallback,
@@ -35,7 +35,7 @@ export {
 } from './sampling';
 export { resizedCrop, checkCropBox, type CropBox, type ResizedCropOptions } from './resized-crop';
 export { resampleMatrix, cubicWeights, INTERPOLATIONS, type Interpolation } from './interpolation';
-export { separableMap, type SeparableMaps } from './separable';
+export { separableMap, AUTO_PER_SAMPLE_MACS, type SeparableMaps, type MapMode } from './separable';
 export { hflip } from './flip';
 export { adjustBrightness, adjustContrast, adjustSaturation } from './adjust';
 export { adjustHue } from './hue';

@@ -8,7 +8,17 @@ import { ShapeError, type Rng } from '@dino-ts/core';
 import { checkImages } from './images';
 import { checkMeanStd } from './normalize';
 import { blurKernelSize } from './blur';
-import { applyCropParams, sampleCropParams, type CropParams, type CropSpec } from './crop';
+import {
+  checkCropParams,
+  checkSpec,
+  cropMode,
+  renderCrop,
+  sampleCropParams,
+  type ApplyCropOptions,
+  type CropParams,
+  type CropSpec,
+} from './crop';
+import { splitSamples } from './separable';
 import { resolveDinoAugmentConfig, type DinoAugmentConfig, type DinoAugmentOptions } from './config';
 
 /** Crop kinds in output order: global 1, global 2, then the local crops. */
@@ -69,25 +79,33 @@ export class MultiCropAugmentation {
   }
 
   /** Renders the crops drawn by `sample`. */
-  applyParams(images: tf.Tensor4D, params: readonly CropParams[]): tf.Tensor4D[] {
+  applyParams(images: tf.Tensor4D, params: readonly CropParams[], options: ApplyCropOptions = {}): tf.Tensor4D[] {
+    const { batch, height, width, channels } = checkImages(images);
     if (params.length !== this.crops.length) {
       throw new ShapeError(`params must hold one entry per crop (${this.crops.length}); got ${params.length}`);
     }
+    this.crops.forEach((spec) => checkSpec(spec, channels));
+    params.forEach((p) => checkCropParams(p, batch, height, width));
+    const modes = this.crops.map((spec) => cropMode(spec, height, width, channels, options.mode));
+    // Per-sample crops all start from the same samples: split the batch once.
+    const samples = batch > 1 && modes.includes('per-sample') ? splitSamples(images) : null;
     const out: tf.Tensor4D[] = [];
     try {
-      this.crops.forEach((spec, i) => out.push(applyCropParams(images, params[i], spec)));
+      this.crops.forEach((spec, i) => out.push(renderCrop(images, samples, params[i], spec, modes[i])));
     } catch (e) {
       out.forEach((t) => t.dispose());
       throw e;
+    } finally {
+      samples?.forEach((t) => t.dispose());
     }
     return out;
   }
 
   /** Draws and renders every crop: [global1, global2, local1, ...]. Same seed, same crops. */
-  apply(images: tf.Tensor4D, rng: Rng): tf.Tensor4D[] {
+  apply(images: tf.Tensor4D, rng: Rng, options: ApplyCropOptions = {}): tf.Tensor4D[] {
     const { batch, height, width, channels } = checkImages(images);
     checkMeanStd(this.config.mean, this.config.std, channels);
-    return this.applyParams(images, this.sample(rng, batch, height, width));
+    return this.applyParams(images, this.sample(rng, batch, height, width), options);
   }
 }
 

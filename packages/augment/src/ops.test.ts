@@ -44,12 +44,14 @@ describeBackends('augment ops vs torchvision', (backend) => {
   const images = (name: string) => fixtureTensor<tf.Rank.R4>(fx, name);
 
   for (const method of ['bicubic', 'bilinear'] as const) {
-    it(`resizedCrop ${method}: down, up, non-square, whole image`, () => {
+    it(`resizedCrop ${method}: down, up, non-square, whole image; batched and per-sample`, () => {
       for (let k = 0; k < 4; k++) {
         const size = fixtureNumbers(fx, `crop_size_${k}`) as [number, number];
         for (const name of ['rgb', 'gray']) {
-          const out = resizedCrop(images(name), boxes(k), size, { method });
-          check(`resizedCrop ${method} [${backend}]`, out, `crop_${method}_${k}_${name}`);
+          for (const mode of ['batched', 'per-sample'] as const) {
+            const out = resizedCrop(images(name), boxes(k), size, { method, mode });
+            check(`resizedCrop ${method} [${backend}]`, out, `crop_${method}_${k}_${name}`);
+          }
         }
       }
     });
@@ -95,7 +97,9 @@ describeBackends('augment ops vs torchvision', (backend) => {
       const sigmas = fixtureNumbers(fx, `blur_sigmas_${k}`);
       const [ksize] = fixtureNumbers(fx, `blur_ksize_${k}`);
       for (const name of ['rgb', 'gray']) {
-        check(`gaussianBlur [${backend}]`, gaussianBlur(images(name), sigmas, ksize), `blur_${k}_${name}`);
+        for (const mode of ['batched', 'per-sample'] as const) {
+          check(`gaussianBlur [${backend}]`, gaussianBlur(images(name), sigmas, ksize, { mode }), `blur_${k}_${name}`);
+        }
       }
     }
   });
@@ -123,6 +127,8 @@ describeBackends('augment ops vs torchvision', (backend) => {
       () => adjustHue(x, [-0.2, 0.3]),
       () => rgbToGrayscale(x, 3),
       () => gaussianBlur(x, [0.5, 1.5], 5),
+      () => gaussianBlur(x, [0.5, 1.5], 5, { mode: 'per-sample' }),
+      () => resizedCrop(x, boxes(2), [10, 14], { mode: 'per-sample' }),
       () => solarize(x, 0.5, [1, 0]),
       () => normalize(x, [0.5], [0.25]),
     ];

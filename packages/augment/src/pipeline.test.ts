@@ -69,14 +69,16 @@ function fixtureSpec(channels: number): CropSpec {
 
 describeBackends('one crop vs torchvision', (backend) => {
   for (const [name, channels] of [['rgb', 3], ['gray', 1]] as const) {
-    it(`applyCropParams on ${name} images equals the reference's transform chain`, () => {
-      const images = fixtureTensor<tf.Rank.R4>(fx, name);
-      const out = applyCropParams(images, fixtureParams(), fixtureSpec(channels));
-      const expected = fx.tensors[`out_${name}`];
-      expect(out.shape).toEqual(expected.shape);
-      const r = assertClose(out.dataSync(), expected.data as Float32Array, TOL, `pipeline ${name}`);
-      console.log(`pipeline ${name} [${backend}]: max abs error ${r.maxAbs.toExponential(2)} (normalised units)`);
-    });
+    for (const mode of ['batched', 'per-sample'] as const) {
+      it(`applyCropParams (${mode}) on ${name} images equals the reference's transform chain`, () => {
+        const images = fixtureTensor<tf.Rank.R4>(fx, name);
+        const out = applyCropParams(images, fixtureParams(), fixtureSpec(channels), { mode });
+        const expected = fx.tensors[`out_${name}`];
+        expect(out.shape).toEqual(expected.shape);
+        const r = assertClose(out.dataSync(), expected.data as Float32Array, TOL, `pipeline ${name} ${mode}`);
+        console.log(`pipeline ${name} ${mode} [${backend}]: max abs error ${r.maxAbs.toExponential(2)} (normalised)`);
+      });
+    }
   }
 });
 
@@ -126,14 +128,25 @@ describeBackends('MultiCropAugmentation', () => {
     direct.forEach((t, i) => expect(maxAbsDiff(t.dataSync(), viaParams[i].dataSync())).toBe(0));
   });
 
-  it('frees every temporary across apply', () => {
+  it('frees every temporary across apply, in both modes', () => {
     const images = tf.randomUniform([2, 24, 24, 3], 0, 1, 'float32', 5) as tf.Tensor4D;
     const aug = createDinoAugmentation(dinoAugmentConfigForImageSize(24, { localCropsNumber: 3 }));
     const rng = new Rng(0);
     aug.apply(images, rng).forEach((t) => t.dispose());
     const before = tf.memory().numTensors;
-    for (let i = 0; i < 3; i++) aug.apply(images, rng).forEach((t) => t.dispose());
+    for (const mode of ['batched', 'per-sample', 'auto'] as const) {
+      aug.apply(images, rng, { mode }).forEach((t) => t.dispose());
+    }
     expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('batched and per-sample rendering agree', () => {
+    const images = tf.randomUniform([3, 30, 26, 3], 0, 1, 'float32', 6) as tf.Tensor4D;
+    const aug = createDinoAugmentation({ globalCropsSize: 16, localCropsSize: 8, localCropsNumber: 2 });
+    const params = aug.sample(new Rng(11), 3, 30, 26);
+    const a = aug.applyParams(images, params, { mode: 'batched' });
+    const b = aug.applyParams(images, params, { mode: 'per-sample' });
+    a.forEach((t, i) => assertClose(t.dataSync(), b[i].dataSync(), 1e-5, `crop ${i}`));
   });
 
   it('rejects images without 1 or 3 channels, and mean/std that do not fit the channels', () => {

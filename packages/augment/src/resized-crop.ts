@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkChoice, checkInt, ConfigError } from '@dino-ts/core';
 import { checkImages, maskValues, type SampleMask } from './images';
 import { INTERPOLATIONS, resampleMatrix, type Interpolation } from './interpolation';
-import { separableMap, type SeparableMaps } from './separable';
+import { separableMap, type MapMode, type SeparableMaps } from './separable';
 
 /** A crop box in pixels, as torchvision's (top, left, height, width). */
 export interface CropBox {
@@ -26,6 +26,8 @@ export interface ResizedCropOptions {
    * overshoot); the DINO reference works on uint8 PIL images, which are clamped. Default false.
    */
   clamp?: boolean;
+  /** How the per-sample matrices run (see separable.ts); 'auto' by default. */
+  mode?: MapMode;
 }
 
 /** Throws a ConfigError unless `box` is an integer box of at least 1 x 1 inside an H x W image. */
@@ -75,7 +77,7 @@ export function resizedCrop(
     };
   });
   return tf.tidy(() => {
-    const out = separableMap(images, maps, outH, outW);
+    const out = separableMap(images, maps, outH, outW, options.mode);
     return options.clamp ? tf.clipByValue(out, 0, 1) : out;
   });
 }

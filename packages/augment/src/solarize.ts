@@ -1,7 +1,7 @@
 /** Solarization (torchvision `F.solarize`; the reference's utils.Solarization via PIL). */
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber } from '@dino-ts/core';
-import { any, checkImages, maskTensor, maskValues, type SampleMask } from './images';
+import { any, checkImages, maskValues, perSampleTensor, type SampleMask } from './images';
 
 /** PIL's ImageOps.solarize threshold 128 of 255, on [0, 1] images. */
 export const SOLARIZE_THRESHOLD = 128 / 255;
@@ -20,7 +20,8 @@ export function solarize(images: tf.Tensor4D, threshold = SOLARIZE_THRESHOLD, ma
   const m = maskValues('mask', mask, batch);
   return tf.tidy(() => {
     if (!any(m)) return tf.clone(images);
-    const invert = tf.logicalAnd(tf.greaterEqual(images, threshold), maskTensor(m));
-    return tf.where(invert, tf.sub(1, images), images) as tf.Tensor4D;
+    // Unselected samples get an unreachable threshold, so the condition needs no mask.
+    const thresholds = perSampleTensor(Array.from(m, (v) => (v ? threshold : Infinity)));
+    return tf.where(tf.greaterEqual(images, thresholds), tf.sub(1, images), images) as tf.Tensor4D;
   });
 }

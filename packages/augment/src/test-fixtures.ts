@@ -14,7 +14,8 @@ export function loadFixture(name: string): Fixture {
 export function fixtureTensor<R extends tf.Rank>(f: Fixture, key: string): tf.Tensor<R> {
   const t = f.tensors[key];
   if (!t) throw new Error(`fixture has no tensor "${key}"`);
-  return tf.tensor(t.data as Float32Array | Int32Array, t.shape, t.dtype === 'I32' ? 'int32' : 'float32') as tf.Tensor<R>;
+  const dtype = t.dtype === 'I32' ? 'int32' : 'float32';
+  return tf.tensor<tf.Rank>(t.data as Float32Array | Int32Array, t.shape, dtype) as tf.Tensor<R>;
 }
 
 /** A fixture tensor's values as plain numbers. */
