@@ -58,7 +58,6 @@ describeBackends('VisionTransformer behaviour', () => {
     run(); // warm-up: backend-side caches, if any
     const before = tf.memory().numTensors;
     run();
-    run();
     expect(tf.memory().numTensors).toBe(before);
     vit.dispose();
   });
