@@ -1,0 +1,35 @@
+/**
+ * PNG output through sharp, loaded on first use so the rest of the package runs where sharp is
+ * not available (a browser).
+ */
+import type { RgbImage } from './render';
+
+type SharpFn = (input: Uint8Array, opts: { raw: { width: number; height: number; channels: 3 } }) => {
+  png(): { toBuffer(): Promise<Uint8Array>; toFile(path: string): Promise<unknown> };
+};
+
+let sharpPromise: Promise<SharpFn> | null = null;
+async function loadSharp(): Promise<SharpFn> {
+  sharpPromise ??= import('sharp').then((m) => ((m as { default?: unknown }).default ?? m) as SharpFn).catch((e) => {
+    sharpPromise = null;
+    throw new Error(`PNG output needs the npm package "sharp" (npm install sharp): ${(e as Error).message}`);
+  });
+  return sharpPromise;
+}
+
+/** The image as PNG bytes. */
+export async function encodePng(image: RgbImage): Promise<Uint8Array> {
+  const sharp = await loadSharp();
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toBuffer();
+}
+
+/**
+ * Writes the image as a PNG file.
+ *
+ * @example
+ * await writePng('attn.png', heatmapImage(map, 14, 14));
+ */
+export async function writePng(path: string, image: RgbImage): Promise<void> {
+  const sharp = await loadSharp();
+  await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } }).png().toFile(path);
+}

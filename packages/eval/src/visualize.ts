@@ -1,0 +1,110 @@
+/**
+ * The pictures of visualize_attention.py for any backbone: the input image, a heat map per head
+ * (and of the head mean) at pixel resolution (nearest upsampling by the patch size), the
+ * thresholded masks over the image; a gallery grid of several images; files named as the
+ * reference names them.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Backbone } from '@dino-ts/backbones';
+import { attentionMaps, attentionMaskArray } from './attention';
+import { DEFAULTS } from './defaults';
+import { writePng } from './png';
+import { enlarge, heatmapImage, imageGrid, maskOverlay, toRgbImage, type GridOptions, type RgbImage, type ToRgbOptions } from './render';
+import { upsampleMask } from './segmentation';
+
+export interface AttentionVisualization {
+  /** The input, cropped to the patch grid. */
+  image: RgbImage;
+  /** Heat map per head. */
+  heads: RgbImage[];
+  /** Heat map of the head mean. */
+  mean: RgbImage;
+  /** Mask overlay per head. */
+  headMasks: RgbImage[];
+  /** Mask overlay of the head mean. */
+  meanMask: RgbImage;
+  threshold: number;
+}
+
+export interface VisualizeOptions extends ToRgbOptions {
+  /** Mass kept by the masks. Default 0.6. */
+  threshold?: number;
+  /** Integer enlargement of every picture (small images). Default 1. */
+  scale?: number;
+}
+
+/**
+ * @example
+ * const [vis] = await visualizeAttention(vit, image, { mean: IMAGENET_MEAN, std: IMAGENET_STD });
+ * await saveAttentionVisualization('out', vis);
+ */
+export async function visualizeAttention(backbone: Backbone, images: tf.Tensor4D, opts: VisualizeOptions = {}): Promise<AttentionVisualization[]> {
+  const threshold = opts.threshold ?? DEFAULTS.attention.threshold;
+  const scale = opts.scale ?? 1;
+  const p = backbone.patchSize;
+  const maps = attentionMaps(backbone, images);
+  const [b, nh, h, w] = maps.perHead.shape;
+  const [, , , c] = images.shape;
+  const [headData, meanData, pixels] = await Promise.all([
+    maps.perHead.data() as Promise<Float32Array>,
+    maps.mean.data() as Promise<Float32Array>,
+    tf.tidy(() => tf.slice(images, [0, 0, 0, 0], [b, h * p, w * p, c])).data() as Promise<Float32Array>,
+  ]);
+  tf.dispose([maps.perHead, maps.mean]);
+  const hp = h * p, wp = w * p;
+  const big = (img: RgbImage) => (scale > 1 ? enlarge(img, scale) : img);
+  const out: AttentionVisualization[] = [];
+  const mask = new Uint8Array(h * w);
+  for (let i = 0; i < b; i++) {
+    const image = toRgbImage(pixels.subarray(i * hp * wp * c, (i + 1) * hp * wp * c), hp, wp, c, opts);
+    const picture = (map: Float32Array) => {
+      const heat = heatmapImage(upsampleMask01(map, h, w, p), hp, wp);
+      attentionMaskArray(map, threshold, mask);
+      return { heat: big(heat), overlay: big(maskOverlay(image, upsampleMask(mask, h, w, p))) };
+    };
+    const heads = Array.from({ length: nh }, (_, k) => picture(headData.subarray((i * nh + k) * h * w, (i * nh + k + 1) * h * w)));
+    const mean = picture(meanData.subarray(i * h * w, (i + 1) * h * w));
+    out.push({
+      image: big(image),
+      heads: heads.map((x) => x.heat),
+      mean: mean.heat,
+      headMasks: heads.map((x) => x.overlay),
+      meanMask: mean.overlay,
+      threshold,
+    });
+  }
+  return out;
+}
+
+/** Nearest upsampling of a float map by the patch size. */
+function upsampleMask01(map: Float32Array, h: number, w: number, p: number): Float32Array {
+  const W = w * p;
+  const out = new Float32Array(h * p * W);
+  for (let y = 0; y < h * p; y++) for (let x = 0; x < W; x++) out[y * W + x] = map[Math.floor(y / p) * w + Math.floor(x / p)];
+  return out;
+}
+
+/**
+ * One row per image: input, mean heat map, per-head heat maps, mean mask, per-head masks.
+ */
+export function attentionGallery(vis: AttentionVisualization[], opts: GridOptions = {}): RgbImage {
+  const rows = vis.map((v) => [v.image, v.mean, ...v.heads, v.meanMask, ...v.headMasks]);
+  return imageGrid(rows.flat(), { cols: rows[0].length, ...opts });
+}
+
+/**
+ * Writes img.png, attn-head<j>.png, attn-mean.png, mask_th<t>_head<j>.png and mask_th<t>_mean.png
+ * (the reference's file names) into `dir`, which must exist.
+ */
+export async function saveAttentionVisualization(dir: string, vis: AttentionVisualization): Promise<string[]> {
+  const files: [string, RgbImage][] = [
+    ['img.png', vis.image],
+    ...vis.heads.map((img, j): [string, RgbImage] => [`attn-head${j}.png`, img]),
+    ['attn-mean.png', vis.mean],
+    ...vis.headMasks.map((img, j): [string, RgbImage] => [`mask_th${vis.threshold}_head${j}.png`, img]),
+    [`mask_th${vis.threshold}_mean.png`, vis.meanMask],
+  ];
+  const path = (name: string) => `${dir.replace(/[\\/]+$/, '')}/${name}`;
+  for (const [name, img] of files) await writePng(path(name), img);
+  return files.map(([name]) => path(name));
+}
