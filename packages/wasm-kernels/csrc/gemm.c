@@ -1,0 +1,251 @@
+/*
+ * Single-precision GEMM, C[M,N] (=|+=) op(A)[M,K] * op(B)[K,N], in the GotoBLAS/BLIS layout:
+ * B is packed into panels NR columns wide, A into panels MR rows high, and a register-blocked
+ * micro-kernel multiplies one A panel by one B panel. Transposes are only strides here: the
+ * packing routines read A(i,k) = a[i*ars + k*acs] and B(k,j) = b[k*brs + j*bcs], so every
+ * transpose combination runs the same micro-kernel (the stock tfjs-wasm kernel falls back to a
+ * naive loop for transposed operands, which is what makes backward passes slow).
+ *
+ * Micro-kernel: MR x NR = 6 x 8 floats = 12 four-lane accumulators, plus 2 B vectors and one
+ * broadcast A value: 15 of the 16 SIMD registers V8 has on x86-64 (no FMA in baseline wasm SIMD,
+ * so each step is a mul and an add).
+ */
+#include "simd_math.h"
+
+#define MR 6
+#define NR 8
+#define KC 256
+#define MC 120 /* multiple of MR; an A block is MC*KC*4 = 120 KiB (L2) */
+#define NC 1024 /* multiple of NR; a B block is KC*NC*4 = 1 MiB (L2/L3) */
+
+/* Floats of workspace gemm needs: the packed A block, the packed B block and one edge tile. */
+EXPORT(gemm_workspace_floats) int gemm_workspace_floats(void) {
+  return MC * KC + KC * NC + MR * NR;
+}
+
+/* Packs an mc x kc block of A into ceil(mc/MR) panels, each kc steps of MR values (rows past mc
+ * are zero so the micro-kernel never branches). */
+static void pack_a(int mc, int kc, const f32 *a, int ars, int acs, f32 *ap) {
+  for (int i0 = 0; i0 < mc; i0 += MR) {
+    const int mr = imin(MR, mc - i0);
+    const f32 *src = a + (long)i0 * ars;
+    if (ars == 1 && mr == MR) {
+      /* A is stored column-major here (transposeA): the MR values of one step are contiguous. */
+      for (int k = 0; k < kc; k++) {
+        const f32 *s = src + (long)k * acs;
+        f32 *d = ap + k * MR;
+        wasm_v128_store(d, wasm_v128_load(s));
+        d[4] = s[4];
+        d[5] = s[5];
+      }
+    } else {
+      for (int ii = 0; ii < mr; ii++) {
+        const f32 *row = src + (long)ii * ars;
+        f32 *d = ap + ii;
+        if (acs == 1) {
+          for (int k = 0; k < kc; k++) d[k * MR] = row[k];
+        } else {
+          for (int k = 0; k < kc; k++) d[k * MR] = row[(long)k * acs];
+        }
+      }
+      for (int ii = mr; ii < MR; ii++) {
+        for (int k = 0; k < kc; k++) ap[k * MR + ii] = 0.0f;
+      }
+    }
+    ap += MR * kc;
+  }
+}
+
+/* Packs a kc x nc block of B into ceil(nc/NR) panels, each kc steps of NR values. */
+static void pack_b(int kc, int nc, const f32 *b, int brs, int bcs, f32 *bp) {
+  for (int j0 = 0; j0 < nc; j0 += NR) {
+    const int nr = imin(NR, nc - j0);
+    const f32 *src = b + (long)j0 * bcs;
+    if (bcs == 1 && nr == NR) {
+      for (int k = 0; k < kc; k++) {
+        const f32 *s = src + (long)k * brs;
+        wasm_v128_store(bp + k * NR, wasm_v128_load(s));
+        wasm_v128_store(bp + k * NR + 4, wasm_v128_load(s + 4));
+      }
+    } else if (brs == 1 && nr == NR) {
+      /* B is stored transposed (transposeB): each column is contiguous in k. Transpose 4x4
+       * blocks in registers so both the reads and the writes are whole vectors. */
+      int k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        for (int h = 0; h < 2; h++) {
+          const f32 *s = src + (long)(4 * h) * bcs + k;
+          v128_t r0 = wasm_v128_load(s);
+          v128_t r1 = wasm_v128_load(s + bcs);
+          v128_t r2 = wasm_v128_load(s + 2 * (long)bcs);
+          v128_t r3 = wasm_v128_load(s + 3 * (long)bcs);
+          v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);
+          v128_t t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+          v128_t t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+          v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+          f32 *d = bp + k * NR + 4 * h;
+          wasm_v128_store(d, wasm_i64x2_shuffle(t0, t1, 0, 2));
+          wasm_v128_store(d + NR, wasm_i64x2_shuffle(t0, t1, 1, 3));
+          wasm_v128_store(d + 2 * NR, wasm_i64x2_shuffle(t2, t3, 0, 2));
+          wasm_v128_store(d + 3 * NR, wasm_i64x2_shuffle(t2, t3, 1, 3));
+        }
+      }
+      for (; k < kc; k++) {
+        for (int jj = 0; jj < NR; jj++) bp[k * NR + jj] = src[(long)jj * bcs + k];
+      }
+    } else {
+      for (int k = 0; k < kc; k++) {
+        const f32 *s = src + (long)k * brs;
+        f32 *d = bp + k * NR;
+        int jj = 0;
+        for (; jj < nr; jj++) d[jj] = s[(long)jj * bcs];
+        for (; jj < NR; jj++) d[jj] = 0.0f;
+      }
+    }
+    bp += NR * kc;
+  }
+}
+
+#define ROW_STEP(r)                                                   \
+  {                                                                   \
+    const v128_t av = wasm_v128_load32_splat(ap + (r));               \
+    c##r##0 = wasm_f32x4_add(c##r##0, wasm_f32x4_mul(av, b0));        \
+    c##r##1 = wasm_f32x4_add(c##r##1, wasm_f32x4_mul(av, b1));        \
+  }
+
+#define ROW_STORE(r)                                                              \
+  {                                                                               \
+    f32 *cr = c + (long)(r) * ldc;                                                \
+    if (accumulate) {                                                             \
+      c##r##0 = wasm_f32x4_add(c##r##0, wasm_v128_load(cr));                      \
+      c##r##1 = wasm_f32x4_add(c##r##1, wasm_v128_load(cr + 4));                  \
+    }                                                                             \
+    wasm_v128_store(cr, c##r##0);                                                 \
+    wasm_v128_store(cr + 4, c##r##1);                                             \
+  }
+
+/* c[0..MR, 0..NR] (=|+=) one A panel times one B panel (kc steps). */
+static void micro_kernel(int kc, const f32 *restrict ap, const f32 *restrict bp, f32 *restrict c,
+                         int ldc, int accumulate) {
+  v128_t c00 = wasm_f32x4_splat(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  v128_t c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (int k = 0; k < kc; k++) {
+    const v128_t b0 = wasm_v128_load(bp);
+    const v128_t b1 = wasm_v128_load(bp + 4);
+    ROW_STEP(0)
+    ROW_STEP(1)
+    ROW_STEP(2)
+    ROW_STEP(3)
+    ROW_STEP(4)
+    ROW_STEP(5)
+    ap += MR;
+    bp += NR;
+  }
+  ROW_STORE(0)
+  ROW_STORE(1)
+  ROW_STORE(2)
+  ROW_STORE(3)
+  ROW_STORE(4)
+  ROW_STORE(5)
+}
+
+/*
+ * C[M,N] = op(A) * op(B), C row-major with row stride ldc. ws: gemm_workspace_floats() floats.
+ */
+static void gemm_one(int M, int N, int K, const f32 *a, int ars, int acs, const f32 *b, int brs,
+                     int bcs, f32 *c, int ldc, f32 *ws) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    for (int i = 0; i < M; i++)
+      for (int j = 0; j < N; j++) c[(long)i * ldc + j] = 0.0f;
+    return;
+  }
+  f32 *ap = ws;
+  f32 *bp = ws + MC * KC;
+  f32 *tile = bp + KC * NC;
+  for (int jc = 0; jc < N; jc += NC) {
+    const int nc = imin(NC, N - jc);
+    for (int pc = 0; pc < K; pc += KC) {
+      const int kc = imin(KC, K - pc);
+      const int accumulate = pc > 0;
+      pack_b(kc, nc, b + (long)pc * brs + (long)jc * bcs, brs, bcs, bp);
+      for (int ic = 0; ic < M; ic += MC) {
+        const int mc = imin(MC, M - ic);
+        pack_a(mc, kc, a + (long)ic * ars + (long)pc * acs, ars, acs, ap);
+        for (int jr = 0; jr < nc; jr += NR) {
+          const int nr = imin(NR, nc - jr);
+          const f32 *bpanel = bp + jr * kc;
+          for (int ir = 0; ir < mc; ir += MR) {
+            const int mr = imin(MR, mc - ir);
+            const f32 *apanel = ap + ir * kc;
+            f32 *cc = c + (long)(ic + ir) * ldc + jc + jr;
+            if (mr == MR && nr == NR) {
+              micro_kernel(kc, apanel, bpanel, cc, ldc, accumulate);
+            } else {
+              micro_kernel(kc, apanel, bpanel, tile, NR, 0);
+              for (int i = 0; i < mr; i++) {
+                for (int j = 0; j < nr; j++) {
+                  const f32 v = tile[i * NR + j];
+                  cc[(long)i * ldc + j] = accumulate ? cc[(long)i * ldc + j] + v : v;
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/*
+ * Batched GEMM: for t in [0, batch): C_t = op(A_t) * op(B_t) with A_t = a + t*sa, B_t = b + t*sb,
+ * C_t = c + t*M*N (C contiguous row-major). A stride of 0 broadcasts that operand.
+ */
+EXPORT(gemm_batched)
+void gemm_batched(int batch, int M, int N, int K, const f32 *a, int sa, int ars, int acs,
+                  const f32 *b, int sb, int brs, int bcs, f32 *c, f32 *ws) {
+  for (int t = 0; t < batch; t++) {
+    gemm_one(M, N, K, a + (long)t * sa, ars, acs, b + (long)t * sb, brs, bcs,
+             c + (long)t * M * N, N, ws);
+  }
+}
+
+/*
+ * Epilogue of _FusedMatMul on a [rows, n] output: add bias (bias_mode 0 none, 1 rows of n: row i
+ * uses bias row i % bias_rows, 2 scalar), then the activation (0 linear, 1 relu, 2 relu6,
+ * 3 leakyrelu with slope alpha, 4 elu, 5 sigmoid).
+ */
+EXPORT(bias_activation)
+void bias_activation(f32 *c, int rows, int n, const f32 *bias, int bias_mode, int bias_rows,
+                     int act, f32 alpha) {
+  const v128_t zero = wasm_f32x4_splat(0.0f);
+  const v128_t six = wasm_f32x4_splat(6.0f);
+  const v128_t va = wasm_f32x4_splat(alpha);
+  for (int i = 0; i < rows; i++) {
+    f32 *row = c + (long)i * n;
+    const f32 *brow = bias_mode == 1 ? bias + (long)(i % bias_rows) * n : bias;
+    int j = 0;
+    for (; j + 4 <= n; j += 4) {
+      v128_t v = wasm_v128_load(row + j);
+      if (bias_mode == 1) v = wasm_f32x4_add(v, wasm_v128_load(brow + j));
+      else if (bias_mode == 2) v = wasm_f32x4_add(v, wasm_f32x4_splat(bias[0]));
+      if (act == 1) v = wasm_f32x4_pmax(v, zero);
+      else if (act == 2) v = wasm_f32x4_pmin(wasm_f32x4_pmax(zero, v), six);
+      else if (act == 3) v = wasm_v128_bitselect(v, wasm_f32x4_mul(v, va), wasm_f32x4_gt(v, zero));
+      else if (act == 4) v = v_elu(v);
+      else if (act == 5) v = v_sigmoid(v);
+      wasm_v128_store(row + j, v);
+    }
+    for (; j < n; j++) {
+      /* the tail through lane 0 of the same vector code, so every element rounds alike */
+      v128_t v = wasm_f32x4_splat(row[j]);
+      if (bias_mode == 1) v = wasm_f32x4_add(v, wasm_f32x4_splat(brow[j]));
+      else if (bias_mode == 2) v = wasm_f32x4_add(v, wasm_f32x4_splat(bias[0]));
+      if (act == 1) v = wasm_f32x4_pmax(v, zero);
+      else if (act == 2) v = wasm_f32x4_pmin(wasm_f32x4_pmax(zero, v), six);
+      else if (act == 3) v = wasm_v128_bitselect(v, wasm_f32x4_mul(v, va), wasm_f32x4_gt(v, zero));
+      else if (act == 4) v = v_elu(v);
+      else if (act == 5) v = v_sigmoid(v);
+      row[j] = wasm_f32x4_extract_lane(v, 0);
+    }
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * @dino-ts/wasm-kernels: WebAssembly SIMD kernels that replace the slow stock kernels of
+ * tfjs-backend-wasm (transposed and batched matmuls, N-D transposes, ...), running in the
+ * backend's own memory so no tensor is copied.
+ */
+export {
+  registerWasmKernels,
+  unregisterWasmKernels,
+  registeredWasmKernels,
+  WASM_KERNEL_NAMES,
+  type WasmKernelName,
+  type RegisterOptions,
+} from './register';
+export { simplifyTranspose } from './kernels/transpose';

@@ -1,0 +1,117 @@
+/**
+ * The compiled kernel module (csrc/*.c -> wasm/dino-kernels.wasm), instantiated on the memory of
+ * one tfjs-backend-wasm instance so kernels read inputs and write outputs in place.
+ *
+ * The module has no data segment and no memory of its own; what it needs beyond the tensors (a
+ * shadow stack, GEMM packing buffers, small argument arrays) is allocated here with the backend's
+ * own `_malloc`, so it never collides with the backend's heap.
+ */
+import { WASM_BINARY_BASE64 } from './wasm-binary.generated';
+import { backendMemory, type WasmBackendLike } from './wasm-backend';
+
+/** Functions the module exports (pointers are byte offsets, strides are in elements). */
+export interface KernelExports {
+  gemm_workspace_floats(): number;
+  gemm_batched(
+    batch: number, m: number, n: number, k: number,
+    a: number, sa: number, ars: number, acs: number,
+    b: number, sb: number, brs: number, bcs: number,
+    c: number, ws: number,
+  ): void;
+  bias_activation(c: number, rows: number, n: number, bias: number, biasMode: number, biasRows: number, act: number, alpha: number): void;
+  transpose32(input: number, output: number, rank: number, shape: number, perm: number): void;
+  unary_f32(x: number, y: number, n: number, op: number): void;
+  binary_f32(op: number, a: number, b: number, out: number, rank: number, shape: number, astride: number, bstride: number): void;
+  reduce_f32(op: number, x: number, out: number, rank: number, shape: number, reduced: number, scale: number): void;
+  slice32(x: number, out: number, rank: number, shape: number, begin: number, size: number): void;
+  copy_rows32(x: number, out: number, rows: number, n: number, ldo: number): void;
+  __stack_pointer: WebAssembly.Global;
+}
+
+const STACK_BYTES = 64 * 1024;
+/** Room for the small int32 argument arrays (shapes, permutations) passed to kernels. */
+const ARGS_INTS = 64;
+
+let compiled: Promise<WebAssembly.Module> | null = null;
+
+function decodeBase64(b64: string): Uint8Array {
+  if (typeof Buffer !== 'undefined') {
+    const buf = Buffer.from(b64, 'base64');
+    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  }
+  const s = atob(b64);
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}
+
+/** Compiles the embedded module once per process. */
+export function compileKernelModule(): Promise<WebAssembly.Module> {
+  if (compiled == null) {
+    compiled = WebAssembly.compile(decodeBase64(WASM_BINARY_BASE64) as BufferSource);
+  }
+  return compiled;
+}
+
+export class KernelModule {
+  readonly exports: KernelExports;
+  readonly backend: WasmBackendLike;
+  private readonly memory: WebAssembly.Memory;
+  private stackPtr: number;
+  private gemmWs: number;
+  private argsPtr: number;
+  private disposed = false;
+
+  private constructor(backend: WasmBackendLike, memory: WebAssembly.Memory, instance: WebAssembly.Instance) {
+    this.backend = backend;
+    this.memory = memory;
+    this.exports = instance.exports as unknown as KernelExports;
+    const malloc = (bytes: number): number => {
+      const p = backend.wasm._malloc(bytes) >>> 0;
+      if (p === 0) throw new Error(`wasm-kernels: out of wasm memory allocating ${bytes} bytes`);
+      return p;
+    };
+    this.stackPtr = malloc(STACK_BYTES);
+    // The stack grows down from the (16-byte aligned) top of its region.
+    this.exports.__stack_pointer.value = ((this.stackPtr + STACK_BYTES) & ~15) | 0;
+    this.gemmWs = malloc(this.exports.gemm_workspace_floats() * 4 + 64);
+    this.argsPtr = malloc(ARGS_INTS * 4);
+  }
+
+  /** Instantiates the kernel module on `backend`'s memory. */
+  static async create(backend: WasmBackendLike): Promise<KernelModule> {
+    const memory = backendMemory(backend);
+    const mod = await compileKernelModule();
+    const instance = await WebAssembly.instantiate(mod, { env: { memory } });
+    return new KernelModule(backend, memory, instance);
+  }
+
+  /** Byte offset of the GEMM workspace (16-byte aligned). */
+  get gemmWorkspace(): number {
+    return (this.gemmWs + 15) & ~15;
+  }
+
+  /** Writes small int arrays into the argument area; returns their byte offsets. */
+  writeArgs(...arrays: ArrayLike<number>[]): number[] {
+    const heap = new Int32Array(this.memory.buffer);
+    const offsets: number[] = [];
+    let p = this.argsPtr >>> 2;
+    for (const arr of arrays) {
+      if (p + arr.length > (this.argsPtr >>> 2) + ARGS_INTS) throw new Error('wasm-kernels: argument area overflow');
+      offsets.push(p << 2);
+      for (let i = 0; i < arr.length; i++) heap[p++] = arr[i];
+    }
+    return offsets;
+  }
+
+  /** Frees the workspace (the module itself is garbage collected). */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    // A backend that was disposed has no module left to free into.
+    if (this.backend.wasm == null) return;
+    this.backend.wasm._free(this.stackPtr);
+    this.backend.wasm._free(this.gemmWs);
+    this.backend.wasm._free(this.argsPtr);
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Float32 element-wise binary kernels with broadcasting (csrc/binary.c).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { offsetOf, type WasmBackendLike } from '../wasm-backend';
+import { moduleFor, runStock, type KernelArgs } from '../state';
+
+/** Op codes of csrc/binary.c, by tfjs kernel name. */
+export const BINARY_OPS = {
+  [tf.Add]: 0,
+  [tf.Sub]: 1,
+  [tf.Multiply]: 2,
+  [tf.RealDiv]: 3,
+  [tf.Maximum]: 4,
+  [tf.Minimum]: 5,
+  [tf.SquaredDifference]: 6,
+} as const;
+
+const MAX_RANK = 8;
+
+export interface BinaryPlan {
+  outShape: number[];
+  /** Merged output dims and each operand's element stride per dim (0 = broadcast). */
+  shape: number[];
+  astride: number[];
+  bstride: number[];
+}
+
+/**
+ * Output shape and a compact description of the broadcast: size-1 output dims dropped, adjacent
+ * dims merged where each operand either stays contiguous or stays broadcast across them (e.g.
+ * [64,50,192] + [192] becomes 3200 rows of a 192-vector).
+ */
+export function planBinary(aShape: number[], bShape: number[]): BinaryPlan {
+  const outShape = tf.broadcast_util.assertAndGetBroadcastShape(aShape, bShape);
+  const r = outShape.length;
+  const strides = (shape: number[]): number[] => {
+    const padded = [...new Array(r - shape.length).fill(1), ...shape];
+    const st = new Array<number>(r);
+    let s = 1;
+    for (let d = r - 1; d >= 0; d--) {
+      st[d] = padded[d] === 1 ? 0 : s;
+      s *= padded[d];
+    }
+    return st;
+  };
+  const sa = strides(aShape), sb = strides(bShape);
+  const shape: number[] = [], astride: number[] = [], bstride: number[] = [];
+  for (let d = 0; d < r; d++) {
+    if (outShape[d] === 1) continue;
+    const p = shape.length - 1;
+    if (p >= 0 && astride[p] === sa[d] * outShape[d] && bstride[p] === sb[d] * outShape[d]) {
+      shape[p] *= outShape[d];
+      astride[p] = sa[d];
+      bstride[p] = sb[d];
+    } else {
+      shape.push(outShape[d]);
+      astride.push(sa[d]);
+      bstride.push(sb[d]);
+    }
+  }
+  if (shape.length === 0) return { outShape, shape: [1], astride: [1], bstride: [1] };
+  return { outShape, shape, astride, bstride };
+}
+
+export function binaryKernel(name: keyof typeof BINARY_OPS) {
+  const op = BINARY_OPS[name];
+  return (args: KernelArgs<{ a: TensorInfo; b: TensorInfo }>): TensorInfo | TensorInfo[] => {
+    const mod = moduleFor(args.backend);
+    const { a, b } = args.inputs;
+    if (mod == null || a.dtype !== 'float32' || b.dtype !== 'float32') return runStock(name, args);
+    const plan = planBinary(a.shape, b.shape);
+    if (plan.shape.length > MAX_RANK) return runStock(name, args);
+    const backend = args.backend as WasmBackendLike;
+    const out = backend.makeOutput(plan.outShape, 'float32');
+    if (tf.util.sizeFromShape(plan.outShape) === 0) return out;
+    const [shapePtr, aPtr, bPtr] = mod.writeArgs(plan.shape, plan.astride, plan.bstride);
+    mod.exports.binary_f32(op, offsetOf(backend, a), offsetOf(backend, b), offsetOf(backend, out),
+      plan.shape.length, shapePtr, aPtr, bPtr);
+    return out;
+  };
+}

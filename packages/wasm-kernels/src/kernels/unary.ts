@@ -1,0 +1,40 @@
+/**
+ * Float32 element-wise unary kernels (csrc/unary.c): exp, erf, tanh, log, ... The stock kernels
+ * call libm once per element; these evaluate 4 lanes of a polynomial at a time.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
+import { offsetOf, type WasmBackendLike } from '../wasm-backend';
+import { moduleFor, runStock, type KernelArgs } from '../state';
+
+/** Op codes of csrc/unary.c, by tfjs kernel name. */
+export const UNARY_OPS = {
+  [tf.Exp]: 0,
+  [tf.Erf]: 1,
+  [tf.Tanh]: 2,
+  [tf.Log]: 3,
+  [tf.Neg]: 4,
+  [tf.Square]: 5,
+  [tf.Sqrt]: 6,
+  [tf.Rsqrt]: 7,
+  [tf.Abs]: 8,
+  [tf.Relu]: 9,
+  [tf.Sigmoid]: 10,
+  [tf.Reciprocal]: 11,
+  [tf.Elu]: 12,
+  [tf.Relu6]: 13,
+} as const;
+
+export function unaryKernel(name: keyof typeof UNARY_OPS) {
+  const op = UNARY_OPS[name];
+  return (args: KernelArgs<{ x: TensorInfo }>): TensorInfo | TensorInfo[] => {
+    const mod = moduleFor(args.backend);
+    const { x } = args.inputs;
+    if (mod == null || x.dtype !== 'float32') return runStock(name, args);
+    const backend = args.backend as WasmBackendLike;
+    const out = backend.makeOutput(x.shape, 'float32');
+    const n = tf.util.sizeFromShape(x.shape);
+    if (n > 0) mod.exports.unary_f32(offsetOf(backend, x), offsetOf(backend, out), n, op);
+    return out;
+  };
+}

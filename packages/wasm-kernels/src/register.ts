@@ -1,0 +1,126 @@
+/**
+ * Registering the fast kernels over the stock tfjs-backend-wasm ones, and restoring the stock
+ * kernels, both explicit so a program (or a benchmark) can compare the two in one process.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
+import { KernelModule } from './kernel-module';
+import { isWasmBackend } from './wasm-backend';
+import { getState, setState } from './state';
+import { batchMatMul } from './kernels/batch-mat-mul';
+import { fusedMatMul } from './kernels/fused-mat-mul';
+import { transpose } from './kernels/transpose';
+import { unaryKernel, UNARY_OPS } from './kernels/unary';
+import { binaryKernel, BINARY_OPS } from './kernels/binary';
+import { reduceKernel, REDUCE_OPS } from './kernels/reduce';
+import { slice, splitV, unpack } from './kernels/slice';
+import { identity, cast } from './kernels/identity';
+
+type AnyKernel = (args: never) => tf.TensorInfo | tf.TensorInfo[];
+
+const KERNELS: Record<string, AnyKernel> = {
+  [tf.BatchMatMul]: batchMatMul,
+  [tf._FusedMatMul]: fusedMatMul,
+  [tf.Transpose]: transpose,
+  [tf.Slice]: slice,
+  [tf.SplitV]: splitV,
+  [tf.Unpack]: unpack,
+  [tf.Identity]: identity,
+  [tf.Cast]: cast,
+};
+for (const name of Object.keys(UNARY_OPS) as (keyof typeof UNARY_OPS)[]) KERNELS[name] = unaryKernel(name);
+for (const name of Object.keys(BINARY_OPS) as (keyof typeof BINARY_OPS)[]) KERNELS[name] = binaryKernel(name);
+for (const name of Object.keys(REDUCE_OPS) as (keyof typeof REDUCE_OPS)[]) KERNELS[name] = reduceKernel(name);
+
+/** tfjs kernel names this package replaces. */
+export type WasmKernelName = string;
+export const WASM_KERNEL_NAMES: readonly WasmKernelName[] = Object.freeze(Object.keys(KERNELS));
+
+export interface RegisterOptions {
+  /** Replace only these kernels (default: all of WASM_KERNEL_NAMES). */
+  kernels?: readonly WasmKernelName[];
+}
+
+/**
+ * Replaces the stock tfjs-backend-wasm kernels with the SIMD kernels of this package. The wasm
+ * backend must be initialised first. Calling it again re-registers (e.g. another subset);
+ * `unregisterWasmKernels()` restores the stock kernels.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import '@tensorflow/tfjs-backend-wasm';
+ * import { registerWasmKernels } from '@dino-ts/wasm-kernels';
+ * await tf.setBackend('wasm');
+ * await registerWasmKernels();
+ * tf.matMul(tf.ones([64, 32]), tf.ones([48, 32]), false, true).print(); // runs the packed GEMM
+ * ```
+ * @returns the names of the kernels now replaced.
+ */
+export async function registerWasmKernels(options: RegisterOptions = {}): Promise<WasmKernelName[]> {
+  const names = options.kernels ?? WASM_KERNEL_NAMES;
+  for (const name of names) {
+    if (!(name in KERNELS)) {
+      throw new Error(
+        `registerWasmKernels: kernels contains '${String(name)}'; allowed: ${WASM_KERNEL_NAMES.join(', ')}`,
+      );
+    }
+  }
+  const backend = tf.findBackend('wasm');
+  if (backend == null) {
+    throw new Error(
+      "registerWasmKernels: the 'wasm' backend is not initialised; import '@tensorflow/tfjs-backend-wasm' " +
+        "and await tf.setBackend('wasm') (or tf.ready()) first",
+    );
+  }
+  if (!isWasmBackend(backend)) {
+    throw new Error("registerWasmKernels: the backend registered as 'wasm' is not tfjs-backend-wasm 4.x");
+  }
+  let st = getState();
+  if (st != null && st.module.backend !== backend) {
+    // The wasm backend was re-created since the last registration.
+    unregisterWasmKernels();
+    st = null;
+  }
+  if (st == null) {
+    const module = await KernelModule.create(backend);
+    st = { module, stock: new Map<string, KernelConfig>() };
+    setState(st);
+  }
+  // Restore what is registered now, then replace the requested subset.
+  for (const [name, cfg] of st.stock) {
+    if (!names.includes(name as WasmKernelName)) {
+      tf.unregisterKernel(name, 'wasm');
+      tf.registerKernel(cfg);
+      st.stock.delete(name);
+    }
+  }
+  for (const name of names) {
+    if (st.stock.has(name)) continue;
+    const stock = tf.getKernel(name, 'wasm');
+    if (stock == null) throw new Error(`registerWasmKernels: tfjs-backend-wasm has no stock ${name} kernel`);
+    st.stock.set(name, stock);
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: KERNELS[name] as unknown as KernelFunc });
+  }
+  return [...names];
+}
+
+/** Restores the stock kernels and frees the kernel module's workspace. No-op when not registered. */
+export function unregisterWasmKernels(): void {
+  const st = getState();
+  if (st == null) return;
+  for (const [name, cfg] of st.stock) {
+    if (tf.getKernel(name, 'wasm') != null) tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel(cfg);
+  }
+  st.stock.clear();
+  st.module.dispose();
+  setState(null);
+}
+
+/** Names of the kernels currently replaced (empty when the stock kernels run). */
+export function registeredWasmKernels(): WasmKernelName[] {
+  const st = getState();
+  return st == null ? [] : ([...st.stock.keys()] as WasmKernelName[]);
+}
