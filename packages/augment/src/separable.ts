@@ -21,7 +21,7 @@ export interface SeparableMaps {
 export type MapMode = 'auto' | 'batched' | 'per-sample';
 
 /** Row-pass size (multiply-adds per sample) from which 'auto' runs per sample. */
-export const AUTO_PER_SAMPLE_MACS = 1 << 20;
+export const AUTO_PER_SAMPLE_MACS = 1 << 18;
 
 /** The mode 'auto' resolves to for a map [H, W, C] -> [outH, ...]. */
 export function resolveMapMode(mode: MapMode, outH: number, h: number, w: number, c: number): 'batched' | 'per-sample' {

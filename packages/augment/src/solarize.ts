@@ -1,7 +1,7 @@
 /** Solarization (torchvision `F.solarize`; the reference's utils.Solarization via PIL). */
 import * as tf from '@tensorflow/tfjs-core';
 import { checkNumber } from '@dino-ts/core';
-import { any, checkImages, maskValues, perSampleTensor, type SampleMask } from './images';
+import { all, any, checkImages, maskValues, selectSamples, type SampleMask } from './images';
 
 /** PIL's ImageOps.solarize threshold 128 of 255, on [0, 1] images. */
 export const SOLARIZE_THRESHOLD = 128 / 255;
@@ -20,8 +20,9 @@ export function solarize(images: tf.Tensor4D, threshold = SOLARIZE_THRESHOLD, ma
   const m = maskValues('mask', mask, batch);
   return tf.tidy(() => {
     if (!any(m)) return tf.clone(images);
-    // Unselected samples get an unreachable threshold, so the condition needs no mask.
-    const thresholds = perSampleTensor(Array.from(m, (v) => (v ? threshold : Infinity)));
-    return tf.where(tf.greaterEqual(images, thresholds), tf.sub(1, images), images) as tf.Tensor4D;
+    // A scalar comparison, then a per-sample select: comparisons that broadcast a [B, 1, 1, 1]
+    // operand are slow on wasm.
+    const solarized = tf.where(tf.greaterEqual(images, threshold), tf.sub(1, images), images);
+    return all(m) ? (solarized as tf.Tensor4D) : selectSamples(m, solarized, images);
   });
 }
