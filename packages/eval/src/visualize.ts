@@ -45,12 +45,13 @@ export async function visualizeAttention(backbone: Backbone, images: tf.Tensor4D
   const maps = attentionMaps(backbone, images);
   const [b, nh, h, w] = maps.perHead.shape;
   const [, , , c] = images.shape;
+  const cropped = tf.slice(images, [0, 0, 0, 0], [b, h * p, w * p, c]);
   const [headData, meanData, pixels] = await Promise.all([
     maps.perHead.data() as Promise<Float32Array>,
     maps.mean.data() as Promise<Float32Array>,
-    tf.tidy(() => tf.slice(images, [0, 0, 0, 0], [b, h * p, w * p, c])).data() as Promise<Float32Array>,
+    cropped.data() as Promise<Float32Array>,
   ]);
-  tf.dispose([maps.perHead, maps.mean]);
+  tf.dispose([maps.perHead, maps.mean, cropped]);
   const hp = h * p, wp = w * p;
   const big = (img: RgbImage) => (scale > 1 ? enlarge(img, scale) : img);
   const out: AttentionVisualization[] = [];

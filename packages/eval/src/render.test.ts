@@ -1,0 +1,82 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ShapeError } from '@dino-ts/core';
+import { describeBackends } from '@dino-ts/core/testing';
+import { colormap } from './colormap';
+import { encodePng } from './png';
+import { enlarge, heatmapImage, imageGrid, maskOverlay, toRgbImage } from './render';
+import { attentionGallery, saveAttentionVisualization, visualizeAttention } from './visualize';
+import { createTinyBackbone } from './testing';
+
+describe('rendering', () => {
+  it('maps values through viridis and min-max scales heat maps (as matplotlib imsave)', () => {
+    // viridis(0), viridis(0.5) (entry 128) and viridis(1) of matplotlib, times 255.
+    expect(colormap(0)).toEqual([68, 1, 84]);
+    expect(colormap(128 / 255)).toEqual([33, 145, 140]);
+    expect(colormap(1)).toEqual([253, 231, 37]);
+    expect(colormap(0.5, 'gray')).toEqual([128, 128, 128]);
+    const heat = heatmapImage([5, 7, 9, 7], 2, 2);
+    expect(Array.from(heat.data.subarray(0, 3))).toEqual(colormap(0));
+    expect(Array.from(heat.data.subarray(6, 9))).toEqual(colormap(1));
+    expect(Array.from(heat.data.subarray(3, 6))).toEqual(colormap(0.5));
+  });
+
+  it('overlays masks as apply_mask, denormalises images, enlarges and grids', () => {
+    const img = toRgbImage([0, 0.5, 1, 0.25], 2, 2, 1);
+    expect(Array.from(img.data)).toEqual([0, 0, 0, 128, 128, 128, 255, 255, 255, 64, 64, 64]);
+    const denorm = toRgbImage([0, 0, 0], 1, 1, 3, { mean: [0.5, 0.25, 1], std: [1, 1, 1] });
+    expect(Array.from(denorm.data)).toEqual([128, 64, 255]);
+    // image * (1 - 0.5 m) + 0.5 m * color * 255, truncated.
+    const over = maskOverlay(img, [1, 0, 0, 0], { contour: false });
+    expect(Array.from(over.data.subarray(0, 6))).toEqual([127, 0, 0, 128, 128, 128]);
+    const withContour = maskOverlay(img, [1, 0, 0, 0]);
+    expect(Array.from(withContour.data.subarray(0, 3))).toEqual([255, 0, 0]);
+    const big = enlarge(img, 3);
+    expect([big.width, big.height]).toEqual([6, 6]);
+    expect(Array.from(big.data.subarray(3 * 3, 3 * 3 + 3))).toEqual([128, 128, 128]);
+    const grid = imageGrid([img, big, img], { cols: 2, padding: 1 });
+    expect([grid.width, grid.height]).toEqual([2 * 6 + 3, 2 * 6 + 3]);
+    expect(Array.from(grid.data.subarray(0, 3))).toEqual([255, 255, 255]);
+    expect(() => maskOverlay(img, [1, 0])).toThrow(ShapeError);
+  });
+
+  it('encodes PNGs that decode to the same pixels', async () => {
+    const img = heatmapImage(Float32Array.from({ length: 12 }, (_, i) => i), 3, 4);
+    const png = await encodePng(img);
+    expect(Array.from(png.subarray(1, 4))).toEqual([80, 78, 71]); // "PNG"
+    const sharp = (await import('sharp')).default;
+    const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+    expect([info.width, info.height, info.channels]).toEqual([4, 3, 3]);
+    expect(Array.from(data)).toEqual(Array.from(img.data));
+  });
+});
+
+describeBackends('attention visualization', () => {
+  it('renders heads, means and masks of a backbone and writes the reference file names', async () => {
+    const bb = createTinyBackbone({ patchSize: 4, embedDim: 8, numHeads: 2, depth: 1, seed: 7 });
+    const images = tf.tensor4d(Float32Array.from({ length: 2 * 10 * 12 * 3 }, (_, i) => Math.cos(i)), [2, 10, 12, 3]);
+    const before = tf.memory().numTensors;
+    const vis = await visualizeAttention(bb, images, { scale: 2 });
+    expect(tf.memory().numTensors).toBe(before);
+    expect(vis).toHaveLength(2);
+    // 10x12 crops to the 2x3 patch grid: 8x12 pixels, enlarged twice.
+    expect([vis[0].image.width, vis[0].image.height]).toEqual([24, 16]);
+    expect(vis[0].heads).toHaveLength(2);
+    expect(vis[0].headMasks).toHaveLength(2);
+    const gallery = attentionGallery(vis, { padding: 0 });
+    expect([gallery.width, gallery.height]).toEqual([6 * 24, 2 * 16]);
+    const dir = mkdtempSync(join(tmpdir(), 'dino-eval-'));
+    try {
+      await saveAttentionVisualization(dir, vis[0]);
+      expect(readdirSync(dir).sort()).toEqual(
+        ['attn-head0.png', 'attn-head1.png', 'attn-mean.png', 'img.png', 'mask_th0.6_head0.png', 'mask_th0.6_head1.png', 'mask_th0.6_mean.png'],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    bb.dispose();
+  });
+});
