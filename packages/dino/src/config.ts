@@ -1,6 +1,6 @@
 import { ConfigError, checkChoice, checkInt, checkNumber, type Rng } from '@dino-ts/core';
 import type { Backbone } from '@dino-ts/backbones';
-import { DINO_DEFAULTS } from './defaults';
+import { DINO_DEFAULTS, TRAINER_DEFAULTS } from './defaults';
 
 /**
  * How the student's gradient is computed. The teacher's targets are constants for the student,
@@ -63,6 +63,12 @@ export interface DinoTrainerConfig {
   seed?: number;
   /** Gradient computation; default 'perView', or 'joint' with a BatchNorm head. */
   backward?: BackwardMode;
+  /**
+   * Most batch rows per student forward / backward pass (per view) and per teacher backbone
+   * pass; 0 = whole batch. Default TRAINER_DEFAULTS.microBatch. Ignored by the student in
+   * 'joint' mode. Changes memory and speed, not the result.
+   */
+  microBatch?: number;
   /** Randomness of the student's drop path (default: seeded from `seed`). */
   rng?: Rng;
 }
@@ -80,6 +86,7 @@ export function resolveTrainerConfig(config: DinoTrainerConfig): ResolvedDinoTra
   const c = {
     ...DINO_DEFAULTS,
     ...HEAD_SIZES,
+    ...TRAINER_DEFAULTS,
     backboneOptions: {},
     ...given,
   } as ResolvedDinoTrainerConfig;
@@ -96,6 +103,7 @@ export function resolveTrainerConfig(config: DinoTrainerConfig): ResolvedDinoTra
   checkInt('warmupEpochs', c.warmupEpochs, 0, c.epochs);
   checkInt('warmupTeacherTempEpochs', c.warmupTeacherTempEpochs, 0, c.epochs);
   checkInt('seed', c.seed, 0);
+  checkInt('microBatch', c.microBatch, 0);
   checkNumber('teacherTemp', c.teacherTemp, { min: 0, minExclusive: true });
   checkNumber('warmupTeacherTemp', c.warmupTeacherTemp, { min: 0, minExclusive: true });
   checkNumber('studentTemp', c.studentTemp, { min: 0, minExclusive: true });

@@ -58,3 +58,16 @@ export const ADAMW_DEFAULTS = {
 
 /** Per-tensor gradient clipping adds this to the norm (reference utils.clip_gradients). */
 export const CLIP_EPS = 1e-6;
+
+/**
+ * Settings of this implementation that the reference does not have (they change memory and
+ * speed, never the numbers).
+ */
+export const TRAINER_DEFAULTS = {
+  /**
+   * Most batch rows per forward / backward pass of the student (per view) and per teacher
+   * backbone pass; 0 = the whole batch. Bounds the activations alive at once (the wasm heap has
+   * 32-bit addresses); the summed gradient is exactly the whole-batch one.
+   */
+  microBatch: 16,
+} as const;

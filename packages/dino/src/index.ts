@@ -25,7 +25,7 @@
  * console.log(m.loss, m.teacherEntropy);
  * ```
  */
-export { DINO_DEFAULTS, ADAMW_DEFAULTS, CLIP_EPS } from './defaults';
+export { DINO_DEFAULTS, ADAMW_DEFAULTS, TRAINER_DEFAULTS, CLIP_EPS } from './defaults';
 export { linspace, cosineScheduler, teacherTempSchedule, scheduleAt } from './schedules';
 export { DinoLoss, type DinoLossConfig, type DinoLossOutput } from './loss';
 export { emaUpdate } from './ema';

@@ -64,6 +64,15 @@ describeBackends('DinoLoss vs reference DINOLoss', () => {
       sum += dinoLoss.crossEntropyTerms(tf.slice(s, [v * B, 0], [B, K]), [v], targets).dataSync()[0];
     }
     assertClose([sum / dinoLoss.nLossTerms], fx(tensors, 'call0.loss'), 1e-5, 'summed loss');
+    // ... and so do the sums over slices of the batch rows (a local and a global view).
+    let rowSum = 0;
+    for (const [r0, r1] of [[0, 2], [2, 3], [3, B]]) {
+      const rows = (v: number) => tf.slice(s, [v * B + r0, 0], [r1 - r0, K]);
+      rowSum += dinoLoss.crossEntropyTerms(tf.concat([rows(1), rows(3)]) as tf.Tensor2D, [1, 3], targets, [r0, r1]).dataSync()[0];
+    }
+    const whole = dinoLoss.crossEntropyTerms(tf.concat([tf.slice(s, [B, 0], [B, K]), tf.slice(s, [3 * B, 0], [B, K])]) as tf.Tensor2D, [1, 3], targets);
+    assertClose([rowSum], whole.dataSync(), 1e-5, 'row slices');
+    expect(() => dinoLoss.crossEntropyTerms(tf.slice(s, [0, 0], [2, K]), [0], targets, [4, 6])).toThrow(ConfigError);
     dinoLoss.dispose();
   });
 

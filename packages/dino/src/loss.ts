@@ -111,20 +111,27 @@ export class DinoLoss {
   /**
    * Sum, over the teacher views iq in {0, 1} and the student views `views[j]` != iq, of the
    * batch-mean cross-entropy sum_k -q log softmax(s / tau_s), NOT yet divided by the number of
-   * terms. `studentViews` is [views.length * B, K], the outputs of those views in that order.
+   * terms. `studentViews` is [views.length * n, K], the outputs of those views in that order for
+   * the batch rows `rows` = [start, start + n) (default: the whole batch). The batch mean always
+   * divides by the whole batch B, so partial sums over disjoint row ranges add up.
    * Because the targets are constants, the loss is the sum of these partial sums over any
-   * partition of the views, divided by `nLossTerms`: that lets a training step back-propagate
-   * one view (or one resolution group) at a time.
+   * partition of the (view, row) pairs, divided by `nLossTerms`: that lets a training step
+   * back-propagate one view (or one resolution group, or a slice of the batch) at a time.
    */
-  crossEntropyTerms(studentViews: tf.Tensor2D, views: number[], targets: tf.Tensor2D): tf.Scalar {
+  crossEntropyTerms(studentViews: tf.Tensor2D, views: number[], targets: tf.Tensor2D, rows?: [number, number]): tf.Scalar {
     const k = this.outDim;
     if (targets.rank !== 2 || targets.shape[1] !== k || targets.shape[0] % 2 !== 0) {
       throw new ShapeError(`DinoLoss: teacher targets must be [2 * batch, ${k}], got [${targets.shape}]`);
     }
     const b = targets.shape[0] / 2;
-    if (studentViews.rank !== 2 || studentViews.shape[1] !== k || studentViews.shape[0] !== views.length * b) {
+    const [r0, r1] = rows ?? [0, b];
+    if (!Number.isInteger(r0) || !Number.isInteger(r1) || r0 < 0 || r1 > b || r1 <= r0) {
+      throw new ConfigError('rows', rows, `must be [start, end) with 0 <= start < end <= batch ${b}`);
+    }
+    const n = r1 - r0;
+    if (studentViews.rank !== 2 || studentViews.shape[1] !== k || studentViews.shape[0] !== views.length * n) {
       throw new ShapeError(
-        `DinoLoss: student output must be [${views.length} views * batch ${b}, ${k}], got [${studentViews.shape}]`,
+        `DinoLoss: student output must be [${views.length} views * ${n} rows, ${k}], got [${studentViews.shape}]`,
       );
     }
     for (const v of views) {
@@ -133,12 +140,13 @@ export class DinoLoss {
       }
     }
     return tf.tidy(() => {
-      const [q0, q1] = tf.split(targets, 2, 0);
+      const q0 = tf.slice(targets, [r0, 0], [n, k]);
+      const q1 = tf.slice(targets, [b + r0, 0], [n, k]);
       let total: tf.Tensor = tf.scalar(0);
       views.forEach((v, j) => {
         // The sum over k of -q log p for both teacher views at once: (q0 + q1) when v is local.
         const q = v === 0 ? q1 : v === 1 ? q0 : tf.add(q0, q1);
-        const logp = tf.logSoftmax(tf.div(tf.slice(studentViews, [j * b, 0], [b, k]), this.studentTemp));
+        const logp = tf.logSoftmax(tf.div(tf.slice(studentViews, [j * n, 0], [n, k]), this.studentTemp));
         total = tf.add(total, tf.div(tf.neg(tf.sum(tf.mul(q, logp))), b));
       });
       return total as tf.Scalar;

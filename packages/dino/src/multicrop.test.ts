@@ -32,6 +32,8 @@ describeBackends('MultiCropNetwork', () => {
     expect(out.shape).toEqual([10, 5]);
     const separate = tf.concat(crops.map((c) => net.head.apply(net.backbone.forward(c))));
     assertClose(out.dataSync(), separate.dataSync(), 1e-5, 'grouped vs separate');
+    const sliced = net.apply(crops, { maxImagesPerPass: 3 });
+    assertClose(sliced.dataSync(), out.dataSync(), 1e-5, 'sliced backbone passes');
     const wrong = new DinoHead({ inDim: 7, outDim: 5, hiddenDim: 6, bottleneckDim: 3 });
     expect(() => new MultiCropNetwork(net.backbone, wrong)).toThrow(ShapeError);
     wrong.dispose();

@@ -38,6 +38,12 @@ export interface MultiCropOptions {
    * statistics while its backbone has no drop path.
    */
   headTraining?: boolean;
+  /**
+   * Forward only: run the backbone on at most this many images at a time, each slice in its own
+   * memory scope (0 or absent: one pass per resolution group). Inside a gradient computation
+   * every activation is kept anyway, so slice the batch around the gradient instead.
+   */
+  maxImagesPerPass?: number;
 }
 
 /**
@@ -75,10 +81,18 @@ export class MultiCropNetwork implements HasParams {
   features(crops: readonly tf.Tensor4D[], opts: MultiCropOptions = {}): tf.Tensor2D {
     if (crops.length === 0) throw new ShapeError('MultiCropNetwork: no crops given');
     const fwd = { training: opts.training ?? false, rng: opts.rng };
+    const maxImages = opts.maxImagesPerPass ?? 0;
     return tf.tidy(() => {
       const feats = groupCropsByResolution(crops).map(({ start, end }) => {
         const batch = end - start === 1 ? crops[start] : tf.concat(crops.slice(start, end), 0);
-        return this.backbone.forward(batch, fwd);
+        const n = batch.shape[0];
+        if (!(maxImages > 0) || n <= maxImages) return this.backbone.forward(batch, fwd);
+        const parts: tf.Tensor2D[] = [];
+        for (let r = 0; r < n; r += maxImages) {
+          const size = Math.min(maxImages, n - r);
+          parts.push(tf.tidy(() => this.backbone.forward(tf.slice(batch, [r, 0, 0, 0], [size, -1, -1, -1]), fwd)));
+        }
+        return tf.concat(parts, 0);
       });
       return feats.length === 1 ? feats[0] : tf.concat(feats, 0);
     });

@@ -235,25 +235,35 @@ export class DinoTrainer {
     const nTerms = this.dinoLoss.nLossTerms;
     const teacherOut = tf.tidy(() =>
       // The reference keeps its teacher in train mode: no drop path (rate 0), but a BatchNorm
-      // head normalises with batch statistics.
-      this.teacher.apply(crops.slice(0, 2), { training: false, headTraining: this.config.useBnInHead }),
+      // head normalises with batch statistics (over all rows: only the backbone is sliced).
+      this.teacher.apply(crops.slice(0, 2), {
+        training: false,
+        headTraining: this.config.useBnInHead,
+        maxImagesPerPass: this.config.microBatch,
+      }),
     );
     const targets = this.dinoLoss.teacherTargets(teacherOut, epoch);
     const entropy = this.dinoLoss.teacherEntropy(teacherOut, epoch);
     const grads: Grads = new Map();
     let lossSum: tf.Scalar = tf.scalar(0);
+    const b = crops[0].shape[0];
+    const rowsPerPass = this.config.backward === 'joint' || this.config.microBatch === 0 ? b : this.config.microBatch;
     try {
       for (const { start, end } of this.backwardChunks(crops)) {
         const views = Array.from({ length: end - start }, (_, i) => start + i);
-        const { value, grads: g } = namedGrads(() => {
-          const out = this.student.apply(crops.slice(start, end), { training: true, rng: this.rng });
-          return tf.div(this.dinoLoss.crossEntropyTerms(out, views, targets), nTerms) as tf.Scalar;
-        }, this.studentParams);
-        accumulateGrads(grads, g);
-        const next = tf.add(lossSum, value) as tf.Scalar;
-        lossSum.dispose();
-        value.dispose();
-        lossSum = next;
+        for (let r0 = 0; r0 < b; r0 += rowsPerPass) {
+          const r1 = Math.min(b, r0 + rowsPerPass);
+          const { value, grads: g } = namedGrads(() => {
+            const slice = crops.slice(start, end).map((c) => (r1 - r0 === b ? c : tf.slice(c, [r0, 0, 0, 0], [r1 - r0, -1, -1, -1])));
+            const out = this.student.apply(slice, { training: true, rng: this.rng });
+            return tf.div(this.dinoLoss.crossEntropyTerms(out, views, targets, [r0, r1]), nTerms) as tf.Scalar;
+          }, this.studentParams);
+          accumulateGrads(grads, g);
+          const next = tf.add(lossSum, value) as tf.Scalar;
+          lossSum.dispose();
+          value.dispose();
+          lossSum = next;
+        }
       }
     } catch (e) {
       disposeGrads(grads);
