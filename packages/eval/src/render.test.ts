@@ -67,7 +67,8 @@ describeBackends('attention visualization', () => {
     expect(vis[0].heads).toHaveLength(2);
     expect(vis[0].headMasks).toHaveLength(2);
     const gallery = attentionGallery(vis, { padding: 0 });
-    expect([gallery.width, gallery.height]).toEqual([6 * 24, 2 * 16]);
+    // Per row: image, mean heat map, 2 head heat maps, mean mask, 2 head masks.
+    expect([gallery.width, gallery.height]).toEqual([7 * 24, 2 * 16]);
     const dir = mkdtempSync(join(tmpdir(), 'dino-eval-'));
     try {
       await saveAttentionVisualization(dir, vis[0]);
