@@ -1,6 +1,10 @@
 // Multi-crop throughput of the built package: images/s through MultiCropAugmentation.apply with
-// the reference configuration scaled to the input size (2 global + 8 local crops per image).
-// Prints one JSON line per input size: {name, impl, backend, threads, img_per_s, ...}.
+// the reference configuration scaled to the input size (2 global + 8 local crops per image,
+// rendering mode 'auto'). Prints one JSON line per input size and kernel set:
+// {name, impl, backend, threads, img_per_s, batch, crops}.
+//
+// On wasm it runs the stock tfjs-backend-wasm kernels, then, when the workspace's
+// @dino-ts/wasm-kernels is built, again with its kernels registered over the stock ones.
 //
 //   pnpm --filter @dino-ts/augment build && node packages/augment/bench/multicrop.bench.mjs [--backend wasm|cpu] [--seconds 5]
 import * as tf from '@tensorflow/tfjs-core';
@@ -33,33 +37,51 @@ const cases = [
   { size: 224, batch: 8 },
 ];
 
-for (const { size, batch } of cases) {
-  const aug = createDinoAugmentation(dinoAugmentConfigForImageSize(size));
-  const images = tf.randomUniform([batch, size, size, 3], 0, 1, 'float32', 0);
-  const rng = new Rng(0);
-  const step = () => {
-    const crops = aug.apply(images, rng);
-    for (const c of crops) c.dataSync();
-    for (const c of crops) c.dispose();
-  };
-  step(); // warm-up: kernel compilation, first allocations
-  let n = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < seconds * 1000 || n < 2) {
-    step();
-    n++;
+function run(impl) {
+  for (const { size, batch } of cases) {
+    const aug = createDinoAugmentation(dinoAugmentConfigForImageSize(size));
+    const images = tf.randomUniform([batch, size, size, 3], 0, 1, 'float32', 0);
+    const rng = new Rng(0);
+    const step = () => {
+      const crops = aug.apply(images, rng);
+      for (const c of crops) c.dataSync();
+      for (const c of crops) c.dispose();
+    };
+    step(); // warm-up: kernel set-up, first allocations
+    let n = 0;
+    const t0 = performance.now();
+    while (performance.now() - t0 < seconds * 1000 || n < 2) {
+      step();
+      n++;
+    }
+    const dt = (performance.now() - t0) / 1000;
+    images.dispose();
+    const c = aug.config;
+    console.log(
+      JSON.stringify({
+        name: `multicrop_${size}px`,
+        impl,
+        backend,
+        threads,
+        img_per_s: Number(((n * batch) / dt).toFixed(2)),
+        batch,
+        crops: `2x${c.globalCropsSize}+${c.localCropsNumber}x${c.localCropsSize}`,
+      }),
+    );
   }
-  const dt = (performance.now() - t0) / 1000;
-  images.dispose();
-  console.log(
-    JSON.stringify({
-      name: `multicrop_${size}px`,
-      impl: '@dino-ts/augment',
-      backend,
-      threads,
-      img_per_s: Number(((n * batch) / dt).toFixed(2)),
-      batch,
-      crops: `2x${aug.config.globalCropsSize}+${aug.config.localCropsNumber}x${aug.config.localCropsSize}`,
-    }),
-  );
+}
+
+run(backend === 'wasm' ? '@dino-ts/augment (stock wasm kernels)' : '@dino-ts/augment');
+
+if (backend === 'wasm') {
+  let kernels = null;
+  try {
+    kernels = await import('../../wasm-kernels/dist/index.js');
+  } catch {
+    console.error('(@dino-ts/wasm-kernels not built: skipping the run with its kernels)');
+  }
+  if (kernels) {
+    await kernels.registerWasmKernels();
+    run('@dino-ts/augment + @dino-ts/wasm-kernels');
+  }
 }

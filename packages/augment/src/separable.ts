@@ -77,7 +77,8 @@ export function separableMap(
     const samples = batch === 1 ? [images] : splitSamples(images);
     const outs = samples.map((x, i) => {
       const m = maps[i];
-      if (m === null) return x;
+      // A batch of one is the caller's own tensor: copy it rather than hand it back.
+      if (m === null) return batch === 1 ? tf.clone(x) : x;
       return mapBatch(x, tf.tensor3d(m.rows, [1, outH, h]), tf.tensor3d(m.cols, [1, outW, w]));
     });
     return batch === 1 ? outs[0] : (tf.concat(outs) as tf.Tensor4D);
