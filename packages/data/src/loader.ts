@@ -1,6 +1,6 @@
 import { ConfigError, Rng, checkInt } from '@dino-ts/core';
 import { STREAM, hashInts } from './hash';
-import type { Batch, Dataset } from './types';
+import { isSyncDataset, type Batch, type Dataset } from './types';
 
 export interface DataLoaderOptions {
   /** Items per batch. */
@@ -62,6 +62,7 @@ export class DataLoader {
   readonly prefetch: number;
   readonly batchesPerEpoch: number;
   private cachedOrder: { epoch: number; order: Int32Array } | null = null;
+  private readonly deferLoads: boolean;
 
   constructor(
     readonly dataset: Dataset,
@@ -77,6 +78,7 @@ export class DataLoader {
     this.seed = o.seed;
     this.dropLast = o.dropLast;
     this.prefetch = o.prefetch;
+    this.deferLoads = isSyncDataset(dataset);
     const n = dataset.length;
     this.batchesPerEpoch = o.dropLast ? Math.floor(n / o.batchSize) : Math.ceil(n / o.batchSize);
     if (this.batchesPerEpoch === 0) {
@@ -157,14 +159,17 @@ export class DataLoader {
   }
 
   /**
-   * Starts loading a batch on the next turn of the event loop, so a data set that works
-   * synchronously (computed shapes, in-memory arrays) does it while the consumer awaits,
-   * not before the current batch is handed out.
+   * Starts loading a batch. An asynchronous data set (image folders) is asked at once, so its
+   * decoding runs while the current batch trains. A synchronous one (computed shapes, arrays in
+   * memory) would do all its work right here, before the current batch is handed out; it is
+   * asked on the next turn of the event loop instead, i.e. while the consumer awaits.
    */
   private schedule(epoch: number, iteration: number): Promise<LoaderBatch> {
-    const p = new Promise<LoaderBatch>((resolve, reject) => {
-      setImmediate(() => this.load(epoch, iteration).then(resolve, reject));
-    });
+    const p = this.deferLoads
+      ? new Promise<LoaderBatch>((resolve, reject) => {
+          setImmediate(() => this.load(epoch, iteration).then(resolve, reject));
+        })
+      : this.load(epoch, iteration);
     // A prefetched batch may fail before anyone awaits it; the error is delivered when it is
     // awaited, so do not let Node report it as unhandled meanwhile.
     p.catch(() => undefined);

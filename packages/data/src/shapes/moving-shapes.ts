@@ -39,8 +39,10 @@ export const MOVING_SHAPES_DEFAULTS = {
   speedRange: [0.015, 0.04] as readonly [number, number],
   maxSpin: 0.08,
   minContrast: 0.35,
-  /** Solid and gradient fills keep each object one recognisable colour across frames. */
+  /** Solid and shaded (gradient) fills keep each object one recognisable colour across frames. */
   textures: ['solid', 'gradient'] as TextureKind[],
+  /** Brightness of the far side of a gradient-shaded object, relative to its main colour. */
+  shade: 0.7,
 };
 
 /** One video: frames, per-frame instance masks and the objects' tracks. */
@@ -140,10 +142,13 @@ export class MovingShapesDataset {
       const speed = rng.uniform(o.speedRange[0], o.speedRange[1]);
       motions.push({ x, y, vx: speed * Math.cos(dir), vy: speed * Math.sin(dir), a: rng.uniform(0, 2 * Math.PI), spin: rng.uniform(-o.maxSpin, o.maxSpin), r });
       // Distinct colours: each object's main colour also keeps away from the earlier objects'.
-      const [c1, c2] = contrastingColors(rng, colorsBehind(background, 0.5, 0.5, 0.45), o.minContrast, used);
+      const [c1] = contrastingColors(rng, colorsBehind(background, 0.5, 0.5, 0.45), o.minContrast, used);
       used.push(c1);
       colors.set(c1, 3 * k);
-      const texture = randomTexture(rng, o.textures, c1, c2, [0.35, 0.7]);
+      // The second colour is a darker shade of the first: shading, not a second colour, so each
+      // object keeps one identity to propagate.
+      const shade: RGB = [c1[0] * o.shade, c1[1] * o.shade, c1[2] * o.shade];
+      const texture = randomTexture(rng, o.textures, c1, shade, [0.35, 0.7]);
       objects.push({ shape: shapes[k], cx: x, cy: y, radius: r, angle: 0, texture });
     }
     const s = this.height;
