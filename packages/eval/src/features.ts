@@ -50,14 +50,22 @@ export interface FeatureOptions {
   avgpoolPatchTokens?: boolean;
 }
 
-/** Length of the feature vector `backboneFeatures` returns. */
+/**
+ * Length of the feature vector `backboneFeatures` returns for a ViT-like backbone (for a convnet
+ * it is `embedDim` whatever the options).
+ */
 export function featureDim(backbone: Backbone, opts: FeatureOptions = {}): number {
   const n = opts.nLastBlocks ?? DEFAULTS.extract.nLastBlocks;
   return backbone.embedDim * (n + (opts.avgpoolPatchTokens ? 1 : 0));
 }
 
+// Whether a backbone's intermediate layers start with a CLS token, decided once per backbone.
+const hasCls = new WeakMap<Backbone, boolean>();
+
 /**
- * The frozen feature of a batch as eval_knn / eval_linear build it: [B, featureDim].
+ * The frozen feature of a batch as eval_knn / eval_linear build it: [B, featureDim]. A backbone
+ * whose intermediate layers carry no CLS token (a convnet: tokens = feature-map positions) gives
+ * `forward(x)`, as eval_linear does for non-ViT architectures.
  *
  * @example
  * const f = backboneFeatures(vit, images, { nLastBlocks: 4 }); // [B, 4 * embedDim]
@@ -67,17 +75,24 @@ export function backboneFeatures(backbone: Backbone, x: tf.Tensor4D, opts: Featu
   const avgpool = opts.avgpoolPatchTokens ?? DEFAULTS.extract.avgpoolPatchTokens;
   checkInt('nLastBlocks', n, 1);
   return tf.tidy(() => {
-    if (n === 1 && !avgpool) return backbone.forward(x);
+    if ((n === 1 && !avgpool) || hasCls.get(backbone) === false) return backbone.forward(x);
     const layers = backbone.getIntermediateLayers(x, n);
     if (layers.length !== n) {
       throw new ConfigError('nLastBlocks', n, `must be at most the backbone's depth (it returned ${layers.length} layers)`);
     }
-    const [b, tokens, d] = layers[0].shape;
+    const [b, , d] = layers[0].shape;
+    if (!hasCls.has(backbone)) {
+      const [, H, W] = x.shape;
+      const p = backbone.patchSize;
+      hasCls.set(backbone, layers[n - 1].shape[1] === 1 + Math.floor(H / p) * Math.floor(W / p));
+      if (!hasCls.get(backbone)) return backbone.forward(x);
+    }
     const cls = tf.concat(layers.map((l) => tf.reshape(tf.slice(l, [0, 0, 0], [b, 1, d]), [b, d])), 1);
     if (!avgpool) return cls as tf.Tensor2D;
-    if (tokens < 2) throw new ShapeError(`avgpoolPatchTokens needs patch tokens, the backbone returned ${tokens} token(s)`);
     const last = layers[n - 1];
-    const avg = tf.mean(tf.slice(last, [0, 1, 0], [b, tokens - 1, d]), 1);
+    const lastTokens = last.shape[1];
+    if (lastTokens < 2) throw new ShapeError(`avgpoolPatchTokens needs patch tokens, the backbone returned ${lastTokens} token(s)`);
+    const avg = tf.mean(tf.slice(last, [0, 1, 0], [b, lastTokens - 1, d]), 1);
     if (n === 1) return tf.reshape(tf.stack([cls, avg], 2), [b, 2 * d]) as tf.Tensor2D;
     return tf.concat([cls, avg], 1) as tf.Tensor2D;
   });

@@ -11,7 +11,7 @@ import { Rng, ShapeError, checkInt } from '@dino-ts/core';
 import type { Backbone } from '@dino-ts/backbones';
 import { DEFAULTS } from './defaults';
 import { extractFeatures } from './extract';
-import { backboneFeatures, featureDim, type FeatureOptions } from './features';
+import { backboneFeatures, type FeatureOptions } from './features';
 import {
   LinearSgd,
   cosineLr,
@@ -78,7 +78,8 @@ export async function linearProbe(
       ? opts.augment
       : (x, rng) => randomResizedCropFlip(x, rng, opts.augment === true ? {} : (opts.augment as RandomResizedCropOptions));
   const labels = await allLabels(trainSource, extractBatchSize);
-  const o = resolveTrainOptions({ ...opts, test: testSet }, labels, featureDim(backbone, feat));
+  // The test features give the feature size (a convnet ignores nLastBlocks / avgpool).
+  const o = resolveTrainOptions({ ...opts, test: testSet }, labels, test.dim);
   const n = trainSource.length;
   const rng = new Rng(o.seed + 1);
   const augRng = new Rng(o.seed + 2);

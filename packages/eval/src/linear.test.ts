@@ -17,7 +17,8 @@ function fixedLayersBackbone(): Backbone {
   const layers = [0, 1, 2, 3].map((i) => tensors[`layer${i}`]);
   const [, , d] = layers[0].shape;
   return {
-    name: 'fixed', embedDim: d, patchSize: 1, inChans: 3,
+    // 8x8 inputs with patch 4: 1 + 4 tokens, as the fixture's layers.
+    name: 'fixed', embedDim: d, patchSize: 4, inChans: 3,
     getIntermediateLayers: (_x, n = 1) => layers.slice(4 - n).map((l) => tf.tensor3d(l.data as Float32Array, l.shape as [number, number, number])),
     forward: () => { throw new Error('unused'); },
     forwardFeatures: () => { throw new Error('unused'); },
