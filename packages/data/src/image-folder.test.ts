@@ -191,3 +191,15 @@ describe('ImageFolderDataset', () => {
     expect((await ds.get(0)).image[0]).toBe(9);
   });
 });
+
+describe('ImageFolderDataset when files vanish', () => {
+  it('gives up with one clear error after a few unreadable files in a row', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'dino-folder-vanish-'));
+    for (let i = 0; i < 10; i++) await solid(join(dir, `${i}.png`), 4, 4, [i, i, i], 'png');
+    const local: string[] = [];
+    const ds = await ImageFolderDataset.open(dir, { size: 4, verify: 'header', cacheBytes: 0, warn: (m) => local.push(m) });
+    for (let i = 0; i < 10; i++) writeFileSync(join(dir, `${i}.png`), 'gone');
+    await expect(ds.get(2)).rejects.toThrow(/4 files in a row from item 2 cannot be decoded \(was the folder moved or deleted while in use\?\)/);
+    expect(local).toHaveLength(4);
+  });
+});

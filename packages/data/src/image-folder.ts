@@ -64,6 +64,9 @@ export interface SkippedFile {
   reason: string;
 }
 
+/** Unreadable files tried in a row, with onError 'skip', before giving up on an item. */
+const MAX_SUBSTITUTES = 4;
+
 interface Entry {
   file: string;
   label: number;
@@ -323,10 +326,11 @@ export class ImageFolderDataset implements Dataset {
   /**
    * With verify 'header' a corrupt body shows up only now. 'error' throws naming the file;
    * 'skip' warns once per file and uses the next readable image, so an epoch keeps its length.
+   * Several unreadable files in a row mean something else is wrong (a folder moved away): throw.
    */
   private async decodeOrSubstitute(i: number): Promise<Uint8Array> {
-    let k = i;
-    for (let tries = 0; tries < this.length; tries++) {
+    const failed: SkippedFile[] = [];
+    for (let k = i; failed.length < Math.min(MAX_SUBSTITUTES, this.length); k = (k + 1) % this.length) {
       const file = this.entries[k].file;
       try {
         const img = await decodeImage(file, this.decodeSpec);
@@ -337,15 +341,19 @@ export class ImageFolderDataset implements Dataset {
         if (this.opts.onError === 'error') {
           throw new DataError(`image folder ${this.root}: cannot decode ${file} (${reason}); remove or fix it, or use { onError: 'skip' }`, file);
         }
+        failed.push({ file, reason });
         if (!this.reported.has(file)) {
           this.reported.add(file);
           this.skipped.push({ file, reason });
           this.opts.warn(`image folder ${this.root}: cannot decode ${relative(this.root, file)} (${reason}); using the next readable image in its place`);
         }
-        k = (k + 1) % this.length;
       }
     }
-    throw new DataError(`image folder ${this.root}: no image could be decoded`, this.root);
+    throw new DataError(
+      `image folder ${this.root}: ${failed.length} files in a row from item ${i} cannot be decoded ` +
+        `(was the folder moved or deleted while in use?):\n${listNames(failed, this.root)}`,
+      failed[0].file,
+    );
   }
 
   /** Item i sharing the cached bytes (callers must not modify the image). */

@@ -31,6 +31,11 @@ function quantize(v: number): number {
   return Math.round(Math.min(1, Math.max(0, v)) * 255);
 }
 
+/** Coverage of a pixel by the inside (distance < 0) of an edge at signed distance `dist`. */
+function edge(dist: number, pixel: number): number {
+  return Math.min(1, Math.max(0, 0.5 - dist / pixel));
+}
+
 function fract(x: number): number {
   return x - Math.floor(x);
 }
@@ -42,7 +47,6 @@ function fract(x: number): number {
 export function textureWeight(t: Texture, x: number, y: number, pixel: number): number {
   const u = x * t.ux + y * t.uy;
   const v = -x * t.uy + y * t.ux;
-  const edge = (dist: number) => Math.min(1, Math.max(0, 0.5 - dist / pixel));
   switch (t.kind) {
     case 'solid':
       return 0;
@@ -51,12 +55,12 @@ export function textureWeight(t: Texture, x: number, y: number, pixel: number): 
     case 'stripes': {
       // Distance (in frame units) from the middle of the nearest second-colour stripe.
       const s = Math.abs(fract(u / t.period + t.phase) - 0.5) * t.period;
-      return edge(s - t.period * 0.25);
+      return edge(s - t.period * 0.25, pixel);
     }
     case 'dots': {
       const gu = (fract(u / t.period + t.phase) - 0.5) * t.period;
       const gv = (fract(v / t.period + t.phase) - 0.5) * t.period;
-      return edge(Math.sqrt(gu * gu + gv * gv) - t.period * 0.3);
+      return edge(Math.sqrt(gu * gu + gv * gv) - t.period * 0.3, pixel);
     }
     case 'checker': {
       const a = fract(u / t.period + t.phase) < 0.5;
@@ -91,7 +95,60 @@ export function backgroundAt(bg: BackgroundSpec, x: number, y: number, pixel: nu
   }
   for (const l of bg.lines) {
     const d = segmentDistance(x, y, l.x0, l.y0, l.x1, l.y1) - l.width * 0.5;
-    if (d < pixel) mixInto(out, o, l.color, l.alpha * Math.min(1, Math.max(0, 0.5 - d / pixel)));
+    if (d < pixel) mixInto(out, o, l.color, l.alpha * edge(d, pixel));
+  }
+}
+
+/**
+ * The background of the whole image: the same layers as `backgroundAt`, in the same order, but
+ * layer by layer so that blobs and lines only visit the pixels they can reach.
+ */
+function renderBackground(bg: BackgroundSpec, size: number, rgb: Float32Array): void {
+  const pixel = 1 / size;
+  const center = (p: number) => (p + 0.5) * pixel;
+  for (let py = 0; py < size; py++) {
+    const y = center(py);
+    for (let px = 0; px < size; px++) {
+      const x = center(px);
+      const o = (py * size + px) * 3;
+      const g = Math.min(1, Math.max(0, (x - 0.5) * bg.gx + (y - 0.5) * bg.gy + 0.5));
+      rgb[o] = bg.gradA[0] + (bg.gradB[0] - bg.gradA[0]) * g;
+      rgb[o + 1] = bg.gradA[1] + (bg.gradB[1] - bg.gradA[1]) * g;
+      rgb[o + 2] = bg.gradA[2] + (bg.gradB[2] - bg.gradA[2]) * g;
+      if (bg.noiseAmount > 0) {
+        const nz = (2 * valueNoise(bg.coarse, bg.cells, x, y) + valueNoise(bg.fine, 2 * bg.cells, x, y)) / 3;
+        mixInto(rgb, o, bg.noiseColor, bg.noiseAmount * nz);
+      }
+      if (bg.pattern) mixInto(rgb, o, bg.pattern.c2, bg.patternAmount * textureWeight(bg.pattern, x, y, pixel));
+    }
+  }
+  for (const b of bg.blobs) {
+    // exp(-d^2 / r^2) is dropped beyond d = 3r, as in backgroundAt.
+    const x0 = Math.max(0, Math.floor((b.x - 3 * b.r) * size)), x1 = Math.min(size - 1, Math.ceil((b.x + 3 * b.r) * size));
+    const y0 = Math.max(0, Math.floor((b.y - 3 * b.r) * size)), y1 = Math.min(size - 1, Math.ceil((b.y + 3 * b.r) * size));
+    const inv = 1 / (b.r * b.r);
+    for (let py = y0; py <= y1; py++) {
+      const dy2 = (center(py) - b.y) ** 2;
+      for (let px = x0; px <= x1; px++) {
+        const d2 = ((center(px) - b.x) ** 2 + dy2) * inv;
+        if (d2 < 9) mixInto(rgb, (py * size + px) * 3, b.color, b.alpha * Math.exp(-d2));
+      }
+    }
+  }
+  for (const l of bg.lines) {
+    const ex = l.x1 - l.x0, ey = l.y1 - l.y0;
+    const len = Math.sqrt(ex * ex + ey * ey);
+    const reach = l.width * 0.5 + pixel;
+    for (let py = 0; py < size; py++) {
+      const y = center(py);
+      for (let px = 0; px < size; px++) {
+        const x = center(px);
+        // Distance to the infinite line first: most pixels are far from it.
+        if (len > 0 && Math.abs((x - l.x0) * ey - (y - l.y0) * ex) > reach * len) continue;
+        const d = segmentDistance(x, y, l.x0, l.y0, l.x1, l.y1) - l.width * 0.5;
+        if (d < pixel) mixInto(rgb, (py * size + px) * 3, l.color, l.alpha * edge(d, pixel));
+      }
+    }
   }
 }
 
@@ -129,12 +186,7 @@ export function renderScene(
   const rgb = new Float32Array(n * 3);
   const pixel = 1 / size;
   const local = new Float64Array(2);
-  for (let py = 0; py < size; py++) {
-    const y = (py + 0.5) * pixel;
-    for (let px = 0; px < size; px++) {
-      backgroundAt(bg, (px + 0.5) * pixel, y, pixel, rgb, (py * size + px) * 3);
-    }
-  }
+  renderBackground(bg, size, rgb);
   const mask = target.mask;
   if (mask) mask.fill(0);
   const color = new Float32Array(3);
