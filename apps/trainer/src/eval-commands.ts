@@ -1,0 +1,131 @@
+/**
+ * `dino eval knn | linear | attention | video`, `dino embed`, `dino export`, `dino info`: each
+ * reads a run directory (its checkpoint holds the config and the weights).
+ */
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { encodeSafetensors, countParams, type NamedArray } from '@dino-ts/core';
+import * as ev from '@dino-ts/eval';
+import { listBackbones } from '@dino-ts/backbones';
+import type { BackendInfo } from './backend';
+import { openDatasets } from './datasets';
+import { loadTeacher, backboneFor, part } from './model';
+import { readCheckpoint } from './checkpoint';
+import { knnEval, linearEval, jaccardEval, videoEval, attentionGalleryPng } from './evaluations';
+import { PRESETS, resolveConfig } from './config';
+import { versions } from './versions';
+import { writeFileAtomic } from './atomic';
+
+const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+
+async function setup(dir: string, random: boolean, dataDir?: string) {
+  const t = loadTeacher(dir);
+  const config = { ...t.run.config, ...(dataDir ? { data: dataDir } : {}) };
+  const data = await openDatasets(config);
+  data.mean = t.run.mean;
+  data.std = t.run.std;
+  let backbone = t.backbone;
+  if (random) {
+    t.backbone.dispose();
+    backbone = backboneFor(t.run, data.channels, config.globalCropsSize ?? data.imageSize, config.seed);
+  }
+  return { backbone, data, config, label: random ? 'random init' : 'teacher' };
+}
+
+export async function runEval(kind: 'knn' | 'linear' | 'attention' | 'video', o: { dir: string; random: boolean; backend: BackendInfo; data?: string }): Promise<number> {
+  const { backbone, data, config, label } = await setup(o.dir, o.random, o.data);
+  const suffix = o.random ? '-random' : '';
+  try {
+    if (kind === 'knn') {
+      const { report } = await knnEval(backbone, data, config.seed);
+      process.stdout.write(`k-NN (${label}, T=${report.T}, ${report.numTrain} train, ${report.numTest} test):\n`);
+      for (const r of report.results) process.stdout.write(`  k=${r.k}: top-1 ${r.top1.toFixed(2)}%${r.top5 !== null ? `, top-5 ${r.top5.toFixed(2)}%` : ''}\n`);
+      writeFileAtomic(join(o.dir, `eval-knn${suffix}.json`), JSON.stringify(ev.knnTable(report), null, 2) + '\n');
+    } else if (kind === 'linear') {
+      const r = await linearEval(backbone, data, config.seed);
+      process.stdout.write(`Linear probe (${label}): top-1 ${r.top1?.toFixed(2)}% (best ${r.bestTop1?.toFixed(2)}%)\n`);
+      writeFileAtomic(join(o.dir, `eval-linear${suffix}.json`), JSON.stringify(ev.linearTable(r), null, 2) + '\n');
+    } else if (kind === 'attention') {
+      const png = await attentionGalleryPng(backbone, data);
+      const file = join(o.dir, `attention${suffix}.png`);
+      writeFileSync(file, png);
+      process.stdout.write(`Attention gallery: ${file}\n`);
+      if (data.hasMasks) {
+        const r = await jaccardEval(backbone, data);
+        process.stdout.write(`Attention-mask Jaccard (${label}, ${r.numImages} images): best head ${r.bestHead} ${pct(r.bestHeadJaccard)}, head mean ${pct(r.meanHeads)}; per head ${r.perHead.map(pct).join(' ')}\n`);
+        writeFileAtomic(join(o.dir, `eval-attention${suffix}.json`), JSON.stringify(ev.jaccardTable(r), null, 2) + '\n');
+      } else {
+        process.stdout.write('This data set has no object masks: Jaccard not computed.\n');
+      }
+    } else {
+      if (data.channels !== 3) throw new Error('dino eval video needs a 3-channel model (moving shapes are colour videos).');
+      const s = await videoEval(backbone, data, config.seed);
+      process.stdout.write(`Video label propagation (${label}): J&F ${pct(s['J&F-Mean'])}, J ${pct(s['J-Mean'])}, F ${pct(s['F-Mean'])}\n`);
+      writeFileAtomic(join(o.dir, `eval-video${suffix}.json`), JSON.stringify(ev.davisTable(s), null, 2) + '\n');
+    }
+  } finally {
+    backbone.dispose();
+  }
+  return 0;
+}
+
+export async function runEmbed(o: { dir: string; to: string; split: string; backend: BackendInfo }): Promise<number> {
+  if (o.split !== 'train' && o.split !== 'test') throw new Error(`--split must be train or test, got "${o.split}".`);
+  const { backbone, data } = await setup(o.dir, false);
+  try {
+    const set = o.split === 'train' ? data.train : data.test;
+    const f = await ev.extractFeatures(backbone, ev.fromIndexedDataset(set, { mean: data.mean, std: data.std }), {
+      batchSize: 128,
+      onProgress: (d, t) => process.stderr.write(`\rembedding ${d}/${t}`),
+    });
+    process.stderr.write('\n');
+    const tensors: Record<string, NamedArray> = { features: { dtype: 'F32', shape: [f.rows, f.dim], data: f.data } };
+    if (f.labels) tensors.labels = { dtype: 'I32', shape: [f.rows], data: Int32Array.from(f.labels) };
+    mkdirSync(dirname(o.to) || '.', { recursive: true });
+    writeFileAtomic(o.to, encodeSafetensors(tensors, { split: o.split, dataset: set.name }));
+    process.stdout.write(`Wrote ${f.rows} x ${f.dim} features to ${o.to}\n`);
+  } finally {
+    backbone.dispose();
+  }
+  return 0;
+}
+
+export async function runExport(o: { dir: string; to: string; student: boolean; withHead: boolean }): Promise<number> {
+  const { state, run } = readCheckpoint(o.dir);
+  const who = o.student ? 'student' : 'teacher';
+  const backbone = part(state.tensors, `${who}.backbone.`);
+  const tensors: Record<string, NamedArray> = { ...backbone };
+  if (o.withHead) for (const [k, v] of Object.entries(part(state.tensors, `${who}.head.`))) tensors[`head.${k}`] = v;
+  mkdirSync(dirname(o.to) || '.', { recursive: true });
+  writeFileAtomic(o.to, encodeSafetensors(tensors, { arch: run.config.arch, patch_size: String(run.config.patchSize), source: `${who} of dino-ts run at iteration ${run.iteration}` }));
+  process.stdout.write(`Wrote the ${who} ${o.withHead ? 'backbone and head' : 'backbone'} (${Object.keys(tensors).length} tensors, reference names) to ${o.to}\n`);
+  return 0;
+}
+
+export async function runInfo(o: { dir?: string; preset: string; backend: BackendInfo }): Promise<number> {
+  const lines: string[] = [];
+  lines.push(`backend: ${o.backend.name} (${o.backend.provider}): ${o.backend.reason}`);
+  for (const [k, v] of Object.entries(versions())) lines.push(`${k}: ${v}`);
+  lines.push(`backbones: ${listBackbones().join(', ')}`);
+  let config;
+  if (o.dir) {
+    const { run } = readCheckpoint(o.dir);
+    config = run.config;
+    lines.push(`run: ${o.dir}, iteration ${run.iteration}, epoch ${run.epoch}, ${(run.trainSeconds / 60).toFixed(1)} min trained`);
+  } else {
+    if (!PRESETS[o.preset]) throw new Error(`Unknown preset "${o.preset}": one of ${Object.keys(PRESETS).join(', ')}.`);
+    config = resolveConfig([PRESETS[o.preset].values]);
+    lines.push(`preset: ${o.preset}`);
+  }
+  const channels = config.dataset === 'fashion-mnist' ? 1 : 3;
+  const b = backboneFor({ config }, channels, config.globalCropsSize ?? config.imageSize);
+  const n = countParams(b.params());
+  const tokens = ((config.globalCropsSize ?? config.imageSize) / config.patchSize) ** 2 + 1;
+  b.dispose();
+  lines.push(`model: ${config.arch} ${config.embedDim}d x ${config.depth} blocks, ${config.numHeads} heads, patch ${config.patchSize}, ${tokens} tokens at ${config.globalCropsSize ?? config.imageSize}px: ${(n / 1e6).toFixed(2)} M backbone parameters`);
+  lines.push(`head: K ${config.outDim}, hidden ${config.hiddenDim}, bottleneck ${config.bottleneckDim}`);
+  lines.push(`tensors alive: ${tf.memory().numTensors}`);
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
