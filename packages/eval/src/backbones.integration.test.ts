@@ -74,7 +74,7 @@ describeBackends('protocols on @dino-ts/backbones', () => {
 
   it('ResNet: features are forward()\'s pooled vector whatever nLastBlocks (as eval_linear for convnets)', async () => {
     const resnet = createBackbone('resnet', { layers: [1, 1, 1, 1], width: 4, smallInput: true, seed: 2 });
-    const test = images(4, 16, 3);
+    const test = images(2, 8, 3);
     const x = tf.tensor4d(test.data, test.shape);
     const a = backboneFeatures(resnet, x, { nLastBlocks: 4 });
     const b = resnet.forward(x);
