@@ -14,46 +14,53 @@ function emit(row) {
   console.log(JSON.stringify(row));
 }
 
-/** Best of `repeats` timings of fn() (seconds), after one warm-up call. */
+/**
+ * Best of `repeats` runs of fn(), after one warm-up call: wall seconds, and this process's CPU
+ * seconds (less disturbed by other work on a shared machine; for the image folder, sharp's
+ * worker threads count too).
+ */
 async function time(fn, repeats = 3) {
   await fn();
-  let best = Infinity;
+  let best = Infinity, bestCpu = Infinity;
   for (let r = 0; r < repeats; r++) {
     const t0 = performance.now();
+    const c0 = process.cpuUsage();
     await fn();
+    const c = process.cpuUsage(c0);
     best = Math.min(best, (performance.now() - t0) / 1000);
+    bestCpu = Math.min(bestCpu, (c.user + c.system) / 1e6);
   }
-  return best;
+  return { s: best, cpu: bestCpu };
 }
 
 for (const size of [32, 64]) {
   const n = Math.round((size === 32 ? 2000 : 500) * scale);
   const ds = new ShapesDataset({ length: n, size });
-  const s = await time(() => {
+  const { s, cpu } = await time(() => {
     for (let i = 0; i < n; i++) ds.getSync(i);
   });
-  emit({ bench: 'shapes.generate', size, images: n, seconds: +s.toFixed(4), imagesPerSec: Math.round(n / s) });
+  emit({ bench: 'shapes.generate', size, images: n, seconds: +s.toFixed(4), imagesPerSec: Math.round(n / s), imagesPerCpuSec: Math.round(n / cpu) });
 }
 
 {
   const videos = Math.round(20 * scale);
   const ds = new MovingShapesDataset({ length: videos, size: 64, numFrames: 8 });
-  const s = await time(() => {
+  const { s, cpu } = await time(() => {
     for (let i = 0; i < videos; i++) ds.get(i);
   });
-  emit({ bench: 'movingShapes.generate', size: 64, numFrames: 8, videos, seconds: +s.toFixed(4), framesPerSec: Math.round((videos * 8) / s) });
+  emit({ bench: 'movingShapes.generate', size: 64, numFrames: 8, videos, seconds: +s.toFixed(4), framesPerSec: Math.round((videos * 8) / s), framesPerCpuSec: Math.round((videos * 8) / cpu) });
 }
 
 async function loaderBench(name, ds, batchSize, batches) {
   const loader = new DataLoader(ds, { batchSize, seed: 0, dropLast: true });
-  const s = await time(async () => {
+  const { s, cpu } = await time(async () => {
     let k = 0;
     for await (const b of loader.iterate()) {
       if (b.images.length !== batchSize * ds.height * ds.width * ds.channels) throw new Error('bad batch');
       if (++k >= batches) break;
     }
   }, 2);
-  emit({ bench: 'loader', dataset: name, batchSize, batches, seconds: +s.toFixed(4), batchesPerSec: +(batches / s).toFixed(2), imagesPerSec: Math.round((batches * batchSize) / s) });
+  emit({ bench: 'loader', dataset: name, batchSize, batches, seconds: +s.toFixed(4), batchesPerSec: +(batches / s).toFixed(2), batchesPerCpuSec: +(batches / cpu).toFixed(2), imagesPerSec: Math.round((batches * batchSize) / s) });
 }
 
 await loaderBench('shapes32', new ShapesDataset({ length: 10000, size: 32 }), 64, Math.round(20 * scale) || 2);

@@ -1,11 +1,10 @@
 import { ConfigError, Rng, checkInt, checkNumber } from '@dino-ts/core';
 import { checkIndex } from '../collate';
-import { STREAM, hashInts } from '../hash';
-import { mix32 } from '../hash';
+import { STREAM, hashInts, mix32 } from '../hash';
 import type { RGB } from './color';
 import { SHAPE_CLASS_NAMES } from './geometry';
 import { renderScene } from './raster';
-import { TEXTURE_KINDS, contrastingColors, randomBackground, randomTexture, type ObjectSpec, type TextureKind } from './scene';
+import { contrastingColors, randomBackground, randomTexture, type ObjectSpec, type TextureKind } from './scene';
 import { colorsBehind } from './shapes-dataset';
 
 export interface MovingShapesOptions {

@@ -153,12 +153,11 @@ function renderBackground(bg: BackgroundSpec, size: number, rgb: Float32Array): 
 }
 
 /** Signed distance (normalised units) from (x, y) to the object's boundary; local frame point in `local`. */
-function objectDistance(obj: ObjectSpec, x: number, y: number, local: Float64Array): number {
-  const c = Math.cos(obj.angle), s = Math.sin(obj.angle);
+function objectDistance(obj: ObjectSpec, cos: number, sin: number, x: number, y: number, local: Float64Array): number {
   const dx = (x - obj.cx) / obj.radius, dy = (y - obj.cy) / obj.radius;
   // Rotate the point by -angle into the shape's frame.
-  const lx = c * dx + s * dy;
-  const ly = -s * dx + c * dy;
+  const lx = cos * dx + sin * dy;
+  const ly = -sin * dx + cos * dy;
   local[0] = lx;
   local[1] = ly;
   return SHAPE_CLASSES[obj.shape].sdf(lx, ly) * obj.radius;
@@ -200,11 +199,12 @@ export function renderScene(
     const y1 = Math.min(size - 1, Math.ceil((obj.cy + reach) * size));
     const tex = obj.texture;
     const texPixel = pixel / obj.radius;
+    const cos = Math.cos(obj.angle), sin = Math.sin(obj.angle);
     for (let py = y0; py <= y1; py++) {
       const y = (py + 0.5) * pixel;
       for (let px = x0; px <= x1; px++) {
         const x = (px + 0.5) * pixel;
-        const d = objectDistance(obj, x, y, local);
+        const d = objectDistance(obj, cos, sin, x, y, local);
         const cov = Math.min(1, Math.max(0, 0.5 - d / pixel));
         if (cov <= 0) continue;
         const w = textureWeight(tex, local[0], local[1], texPixel);
