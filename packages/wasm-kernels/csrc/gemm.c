@@ -6,16 +6,20 @@
  * transpose combination runs the same micro-kernel (the stock tfjs-wasm kernel falls back to a
  * naive loop for transposed operands, which is what makes backward passes slow).
  *
- * Micro-kernel: MR x NR = 6 x 8 floats = 12 four-lane accumulators, plus 2 B vectors and one
- * broadcast A value: 15 of the 16 SIMD registers V8 has on x86-64 (no FMA in baseline wasm SIMD,
- * so each step is a mul and an add).
+ * Micro-kernel: MR x NR = 4 x 8 floats = 8 four-lane accumulators. V8 on x86-64 leaves 15 SIMD
+ * registers to wasm code and hoists the A broadcasts of a step ahead of their uses, and baseline
+ * wasm SIMD has no FMA (each step is a mul into a temporary, then an add): 8 accumulators + 2 B
+ * vectors + 4 broadcasts + 1 temporary is the largest tile that does not spill. Measured on the
+ * project's machine: 4x8 ~30 GFLOP/s, 6x8 and 5x8 ~20 (spilling). This file is compiled with
+ * loop strength reduction off, which keeps one pointer per panel with constant load offsets
+ * (V8 folds them into the addressing mode) instead of a register per stream.
  */
 #include "simd_math.h"
 
-#define MR 6
+#define MR 4
 #define NR 8
 #define KC 256
-#define MC 120 /* multiple of MR; an A block is MC*KC*4 = 120 KiB (L2) */
+#define MC 128 /* multiple of MR; an A block is MC*KC*4 = 128 KiB (L2) */
 #define NC 1024 /* multiple of NR; a B block is KC*NC*4 = 1 MiB (L2/L3) */
 
 /* Floats of workspace gemm needs: the packed A block, the packed B block and one edge tile. */
@@ -33,10 +37,7 @@ static void pack_a(int mc, int kc, const f32 *a, int ars, int acs, f32 *ap) {
       /* A is stored column-major here (transposeA): the MR values of one step are contiguous. */
       for (int k = 0; k < kc; k++) {
         const f32 *s = src + (long)k * acs;
-        f32 *d = ap + k * MR;
-        wasm_v128_store(d, wasm_v128_load(s));
-        d[4] = s[4];
-        d[5] = s[5];
+        wasm_v128_store(ap + k * MR, wasm_v128_load(s));
       }
     } else {
       for (int ii = 0; ii < mr; ii++) {
@@ -127,7 +128,7 @@ static void pack_b(int kc, int nc, const f32 *b, int brs, int bcs, f32 *bp) {
 static void micro_kernel(int kc, const f32 *restrict ap, const f32 *restrict bp, f32 *restrict c,
                          int ldc, int accumulate) {
   v128_t c00 = wasm_f32x4_splat(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
-  v128_t c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  v128_t c30 = c00, c31 = c00;
   for (int k = 0; k < kc; k++) {
     const v128_t b0 = wasm_v128_load(bp);
     const v128_t b1 = wasm_v128_load(bp + 4);
@@ -135,8 +136,6 @@ static void micro_kernel(int kc, const f32 *restrict ap, const f32 *restrict bp,
     ROW_STEP(1)
     ROW_STEP(2)
     ROW_STEP(3)
-    ROW_STEP(4)
-    ROW_STEP(5)
     ap += MR;
     bp += NR;
   }
@@ -144,8 +143,6 @@ static void micro_kernel(int kc, const f32 *restrict ap, const f32 *restrict bp,
   ROW_STORE(1)
   ROW_STORE(2)
   ROW_STORE(3)
-  ROW_STORE(4)
-  ROW_STORE(5)
 }
 
 /*

@@ -20,7 +20,7 @@ const sources = readdirSync(join(root, 'csrc'))
   .map((f) => join('csrc', f));
 const out = join('wasm', 'dino-kernels.wasm');
 
-const flags = [
+const compileFlags = [
   '--target=wasm32',
   '-O3',
   '-msimd128', // 128-bit SIMD: every engine tfjs-backend-wasm's SIMD build runs on has it
@@ -31,6 +31,8 @@ const flags = [
   '-Wall',
   '-Wextra',
   '-Werror',
+];
+const linkFlags = [
   '-Wl,--no-entry',
   '-Wl,--import-memory', // run on tfjs-backend-wasm's own memory: tensors are never copied
   '-Wl,--export=__stack_pointer',
@@ -39,8 +41,20 @@ const flags = [
   out,
 ];
 
+/** Per-file extra flags (see the comment at the top of each file). */
+const fileFlags = {
+  'gemm.c': ['-mllvm', '-disable-lsr'],
+};
+
 try {
-  execFileSync(cc, [...flags, ...sources], { cwd: root, stdio: 'inherit' });
+  mkdirSync(join(root, 'build'), { recursive: true });
+  const objects = sources.map((src) => {
+    const obj = join('build', src.replace(/^csrc[\\/]/, '').replace(/\.c$/, '.o'));
+    const extra = fileFlags[src.replace(/^csrc[\\/]/, '')] ?? [];
+    execFileSync(cc, [...compileFlags, ...extra, '-c', src, '-o', obj], { cwd: root, stdio: 'inherit' });
+    return obj;
+  });
+  execFileSync(cc, [...compileFlags, ...linkFlags, ...objects], { cwd: root, stdio: 'inherit' });
 } catch (e) {
   console.error(
     `build:wasm: compiling with '${cc}' failed (${e.message}).\n` +

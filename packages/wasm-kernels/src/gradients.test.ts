@@ -11,8 +11,11 @@ import { randn, stockAndOurs, useWasm } from './test/helpers';
 function tinyTransformer(x: tf.Tensor, params: tf.Variable[], heads: number): tf.Scalar {
   const [b, n, d] = x.shape;
   const hd = d / heads;
-  const lin = (t: tf.Tensor, w: tf.Tensor, bias: tf.Tensor) =>
-    tf.reshape(tf.fused.matMul({ a: tf.reshape(t, [-1, w.shape[0]]) as tf.Tensor2D, b: w as tf.Tensor2D, bias }), [...t.shape.slice(0, -1), w.shape[1]]);
+  const lin = (t: tf.Tensor, w: tf.Tensor, bias: tf.Tensor) => {
+    const [inDim, outDim] = w.shape as [number, number];
+    const y = tf.fused.matMul({ a: tf.reshape(t, [-1, inDim]) as tf.Tensor2D, b: w as tf.Tensor2D, bias });
+    return tf.reshape(y, [...t.shape.slice(0, -1), outDim]);
+  };
   const ln = (t: tf.Tensor, g: tf.Tensor, beta: tf.Tensor) => {
     const { mean, variance } = tf.moments(t, -1, true);
     return tf.add(tf.mul(tf.mul(tf.sub(t, mean), tf.rsqrt(tf.add(variance, 1e-6))), g), beta);

@@ -15,6 +15,7 @@ import { binaryKernel, BINARY_OPS } from './kernels/binary';
 import { reduceKernel, REDUCE_OPS } from './kernels/reduce';
 import { slice, splitV, unpack } from './kernels/slice';
 import { identity, cast } from './kernels/identity';
+import { concat, pack } from './kernels/concat';
 
 type AnyKernel = (args: never) => tf.TensorInfo | tf.TensorInfo[];
 
@@ -25,6 +26,8 @@ const KERNELS: Record<string, AnyKernel> = {
   [tf.Slice]: slice,
   [tf.SplitV]: splitV,
   [tf.Unpack]: unpack,
+  [tf.Concat]: concat,
+  [tf.Pack]: pack,
   [tf.Identity]: identity,
   [tf.Cast]: cast,
 };

@@ -12,7 +12,7 @@ describe('planSlice', () => {
   });
 });
 
-describe('Slice, SplitV, Unpack [wasm]', () => {
+describe('Slice, SplitV, Unpack, Concat, Pack [wasm]', () => {
   beforeAll(useWasm);
 
   it('Slice matches the stock kernel on 1-5-D odd windows', async () => {
@@ -55,5 +55,25 @@ describe('Slice, SplitV, Unpack [wasm]', () => {
     await registerWasmKernels();
     expect(tf.unstack(x, 1)[0].shape).toEqual([6, 9]);
     expect(tf.split(x, [2, 7], 2)[1].shape).toEqual([6, 3, 7]);
+  });
+
+  it('Concat and Pack match the stock kernels on every axis, odd sizes, int32 too', async () => {
+    const xs = [randn([3, 5, 7], 1), randn([3, 5, 7], 2), randn([3, 5, 7], 3)];
+    for (const axis of [0, 1, 2, -1]) {
+      const c = await stockAndOurs(() => tf.concat(xs, axis), ['Concat']);
+      expect(maxAbsDiff(c.ours[0], c.stock[0]).err, `concat axis ${axis}`).toBe(0);
+      const p = await stockAndOurs(() => tf.stack(xs, axis), ['Pack']);
+      expect(maxAbsDiff(p.ours[0], p.stock[0]).err, `stack axis ${axis}`).toBe(0);
+    }
+    const mixed = [randn([2, 1, 4], 4), randn([2, 3, 4], 5), randn([2, 0, 4], 6), randn([2, 17, 4], 7)];
+    const m = await stockAndOurs(() => tf.concat(mixed, 1), ['Concat']);
+    expect(maxAbsDiff(m.ours[0], m.stock[0]).err).toBe(0);
+    const ints = [tf.tensor([[1, 2]], undefined, 'int32'), tf.tensor([[3], [4]].flat(), [1, 2], 'int32')];
+    await registerWasmKernels();
+    const ci = tf.concat(ints, 0);
+    expect(ci.dtype).toBe('int32');
+    expect(Array.from(ci.dataSync())).toEqual([1, 2, 3, 4]);
+    expect(tf.concat(mixed, 1).shape).toEqual([2, 21, 4]);
+    expect(tf.stack(xs, 1).shape).toEqual([3, 3, 5, 7]);
   });
 });
