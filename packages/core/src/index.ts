@@ -5,3 +5,4 @@ export * from './errors';
 export * from './rng';
 export * from './safetensors';
 export * from './params';
+export * from './nn';

@@ -1,0 +1,34 @@
+/**
+ * The few layer functions every network in dino-ts shares (backbones, head, probes), written
+ * once. Weights use PyTorch's layouts, so reference state dicts load as they are.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * `nn.Linear`: y = x W^T + b over the last axis of x (any rank), W in PyTorch's [out, in]
+ * layout. The weight is transposed explicitly rather than through matMul's transposeB flag: a
+ * transposed matMul is about 10x slower on the stock wasm backend, a 2-D transpose is cheap.
+ */
+export function linear<T extends tf.Tensor>(x: T, weight: tf.Tensor2D, bias?: tf.Tensor1D): T {
+  return tf.tidy(() => {
+    const inDim = weight.shape[1];
+    const lead = x.shape.slice(0, -1);
+    const x2 = x.rank === 2 ? (x as unknown as tf.Tensor2D) : (tf.reshape(x, [-1, inDim]) as tf.Tensor2D);
+    const y = tf.fused.matMul({ a: x2, b: tf.transpose(weight), bias });
+    return (x.rank === 2 ? y : tf.reshape(y, [...lead, weight.shape[0]])) as T;
+  });
+}
+
+/** `nn.LayerNorm` over the last axis: biased variance, eps inside the square root. */
+export function layerNorm<T extends tf.Tensor>(x: T, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number): T {
+  return tf.tidy(() => {
+    const { mean, variance } = tf.moments(x, x.rank - 1, true);
+    const xhat = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
+    return tf.add(tf.mul(xhat, weight), bias) as T;
+  });
+}
+
+/** Exact GELU (PyTorch's `nn.GELU()` default, not the tanh form): x Φ(x) = 0.5 x (1 + erf(x / √2)). */
+export function gelu<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T);
+}
