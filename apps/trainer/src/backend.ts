@@ -82,7 +82,14 @@ async function tryWebgpu(): Promise<BackendInfo | null> {
 
 async function useWasm(): Promise<BackendInfo | null> {
   if ((await tryImport('@tensorflow/tfjs-backend-wasm')) && (await activate('wasm'))) {
-    return { name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', reason: 'WebAssembly SIMD, runs anywhere' };
+    // dino-ts's SIMD kernels replace the stock ones that dominate a ViT step (transposed and
+    // batched matmuls, transposes, element-wise ops); DINO_STOCK_KERNELS=1 keeps the stock ones.
+    if (process.env.DINO_STOCK_KERNELS !== '1') {
+      const { registerWasmKernels } = await import('@dino-ts/wasm-kernels');
+      const names = await registerWasmKernels();
+      return { name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm + @dino-ts/wasm-kernels', reason: `WebAssembly SIMD, runs anywhere; ${names.length} dino-ts SIMD kernels registered` };
+    }
+    return { name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', reason: 'WebAssembly SIMD, runs anywhere (stock kernels: DINO_STOCK_KERNELS=1)' };
   }
   return null;
 }
