@@ -9,7 +9,7 @@
  *    peak_rss_mb}
  * and a ratio line per pair. Needs the built packages (`pnpm build`):
  *   node packages/wasm-kernels/bench/kernels.bench.mjs [--steps 3] [--reps 7] [--batch 64]
- *        [--only matmul,transpose,...] [--no-step] [--no-kernels]
+ *        [--only matmul,transpose,...] [--no-step] [--no-kernels] [--relaxed | --no-relaxed]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
@@ -23,12 +23,19 @@ const { values: args } = parseArgs({
     only: { type: 'string' },
     'no-step': { type: 'boolean', default: false },
     'no-kernels': { type: 'boolean', default: false },
+    // Node 20 runs relaxed SIMD (the fused multiply-add GEMM) only with this V8 flag; Node 22+
+    // has it on. --relaxed sets it; --no-relaxed makes the kernels use the SIMD128 GEMM.
+    relaxed: { type: 'boolean', default: false },
+    'no-relaxed': { type: 'boolean', default: false },
   },
 });
+if (args.relaxed) (await import('node:v8')).default.setFlagsFromString('--experimental-wasm-relaxed-simd');
 
 // Gradients are registered by @dino-ts/core's bundle (the tfjs-core Node bundle registers none).
 await importBuilt('../../core/dist/index.js', '@dino-ts/core');
-const { registerWasmKernels, unregisterWasmKernels } = await importBuilt('../dist/index.js', '@dino-ts/wasm-kernels');
+const kernels = await importBuilt('../dist/index.js', '@dino-ts/wasm-kernels');
+const { unregisterWasmKernels, wasmKernelsInfo } = kernels;
+const registerWasmKernels = () => kernels.registerWasmKernels({ relaxedSimd: !args['no-relaxed'] });
 
 async function importBuilt(rel, name) {
   try {
@@ -49,7 +56,8 @@ function rssMb() {
 }
 
 function emit(rec) {
-  console.log(JSON.stringify({ ...rec, backend: 'wasm', threads: 1, peak_rss_mb: rssMb() }));
+  const extra = rec.impl === 'dino-ts' ? { relaxed_simd: wasmKernelsInfo()?.relaxedSimd ?? false } : {};
+  console.log(JSON.stringify({ ...rec, ...extra, backend: 'wasm', threads: 1, peak_rss_mb: rssMb() }));
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

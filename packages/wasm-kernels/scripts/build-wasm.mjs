@@ -1,11 +1,18 @@
 #!/usr/bin/env node
 /**
- * Rebuilds wasm/dino-kernels.wasm from csrc/*.c and regenerates src/wasm-binary.generated.ts (the
- * same bytes, base64, so the package loads its module without locating files at run time).
+ * Rebuilds the WebAssembly modules from csrc/*.c and regenerates src/wasm-binary.generated.ts
+ * (the same bytes, base64, so the package loads its modules without locating files at run time):
  *
- * Needs clang and wasm-ld with the wasm32 target (Debian/Ubuntu: `apt-get install clang lld`).
- * Only maintainers run this: the compiled module is committed, so `build` and users need no
- * compiler. Usage: `pnpm --filter @dino-ts/wasm-kernels build:wasm` (CC=... picks the compiler).
+ *  - wasm/dino-kernels.wasm: every kernel, WebAssembly SIMD128 (runs wherever
+ *    tfjs-backend-wasm's SIMD build runs);
+ *  - wasm/dino-kernels-relaxed-gemm.wasm: the GEMM again with relaxed SIMD's fused multiply-add,
+ *    used instead of the first module's GEMM where the engine supports relaxed SIMD (Chrome 114+,
+ *    Node 22+, Node 20 with --experimental-wasm-relaxed-simd).
+ *
+ * Needs clang >= 16 and wasm-ld with the wasm32 target (Debian 12: `apt-get install clang-19
+ * lld-19`; CC=... picks another compiler). Only maintainers run this: the compiled modules are
+ * committed, so `build` and users need no compiler.
+ * Usage: `pnpm --filter @dino-ts/wasm-kernels build:wasm`.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -13,16 +20,19 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const cc = process.env.CC || 'clang';
+const cc = process.env.CC || 'clang-19';
 const sources = readdirSync(join(root, 'csrc'))
   .filter((f) => f.endsWith('.c'))
-  .sort()
-  .map((f) => join('csrc', f));
-const out = join('wasm', 'dino-kernels.wasm');
+  .sort();
 
 const compileFlags = [
   '--target=wasm32',
   '-O3',
+  // An explicit feature list instead of the compiler's moving default (LLVM 19 adds reference
+  // types and multivalue): the features every engine with wasm SIMD has.
+  '-mcpu=mvp',
+  '-msign-ext',
+  '-mnontrapping-fptoint',
   '-msimd128', // 128-bit SIMD: every engine tfjs-backend-wasm's SIMD build runs on has it
   '-mbulk-memory', // memset/memcpy become memory.fill/memory.copy (there is no libc)
   '-mmutable-globals', // lets the shadow stack pointer be exported and placed by the loader
@@ -37,54 +47,69 @@ const linkFlags = [
   '-Wl,--import-memory', // run on tfjs-backend-wasm's own memory: tensors are never copied
   '-Wl,--export=__stack_pointer',
   '-Wl,--strip-debug',
-  '-o',
-  out,
 ];
 
-/** Per-file extra flags (see the comment at the top of each file). */
+/** Per-file extra flags (the reasons are in each file's header comment). */
 const fileFlags = {
   'gemm.c': ['-mllvm', '-disable-lsr'],
 };
 
-try {
-  mkdirSync(join(root, 'build'), { recursive: true });
-  const objects = sources.map((src) => {
-    const obj = join('build', src.replace(/^csrc[\\/]/, '').replace(/\.c$/, '.o'));
-    const extra = fileFlags[src.replace(/^csrc[\\/]/, '')] ?? [];
-    execFileSync(cc, [...compileFlags, ...extra, '-c', src, '-o', obj], { cwd: root, stdio: 'inherit' });
-    return obj;
-  });
-  execFileSync(cc, [...compileFlags, ...linkFlags, ...objects], { cwd: root, stdio: 'inherit' });
-} catch (e) {
-  console.error(
-    `build:wasm: compiling with '${cc}' failed (${e.message}).\n` +
-      `It needs clang with the wasm32 target and wasm-ld (Debian/Ubuntu: apt-get install clang lld).\n` +
-      `The committed ${out} is unchanged; the package builds and runs without this step.`,
-  );
-  process.exit(1);
+const targets = [
+  { out: 'dino-kernels.wasm', files: sources, extra: [] },
+  { out: 'dino-kernels-relaxed-gemm.wasm', files: ['gemm.c'], extra: ['-mrelaxed-simd', '-DDINO_RELAXED_SIMD'] },
+];
+
+mkdirSync(join(root, 'build'), { recursive: true });
+mkdirSync(join(root, 'wasm'), { recursive: true });
+const built = {};
+for (const t of targets) {
+  const tag = t.out.replace(/\.wasm$/, '');
+  try {
+    const objects = t.files.map((f) => {
+      const obj = join('build', `${tag}-${f.replace(/\.c$/, '.o')}`);
+      run([...compileFlags, ...t.extra, ...(fileFlags[f] ?? []), '-c', join('csrc', f), '-o', obj]);
+      return obj;
+    });
+    run([...compileFlags, ...t.extra, ...linkFlags, '-o', join('wasm', t.out), ...objects]);
+  } catch (e) {
+    console.error(
+      `build:wasm: compiling ${t.out} with '${cc}' failed (${e.message}).\n` +
+        `It needs clang >= 16 with the wasm32 target and wasm-ld (Debian 12: apt-get install clang-19 lld-19).\n` +
+        `The committed wasm/ modules are unchanged; the package builds and runs without this step.`,
+    );
+    process.exit(1);
+  }
+  const bytes = readFileSync(join(root, 'wasm', t.out));
+  checkNoDataSegments(bytes, t.out);
+  built[t.out] = bytes;
 }
 
-const bytes = readFileSync(join(root, out));
-checkNoDataSegments(bytes);
-mkdirSync(join(root, 'src'), { recursive: true });
-const b64 = bytes.toString('base64');
-const lines = b64.match(/.{1,100}/g) ?? [];
+const b64 = (bytes) => (bytes.toString('base64').match(/.{1,100}/g) ?? []).map((l) => `  '${l}'`).join(' +\n');
 writeFileSync(
   join(root, 'src', 'wasm-binary.generated.ts'),
-  `// Generated by scripts/build-wasm.mjs from csrc/*.c: the bytes of ${out.replace(/\\/g, '/')}, base64.\n` +
-    `// Do not edit; run \`pnpm --filter @dino-ts/wasm-kernels build:wasm\`.\n` +
-    `export const WASM_BINARY_BASE64 =\n${lines.map((l) => `  '${l}'`).join(' +\n')};\n` +
-    `export const WASM_BINARY_BYTES = ${bytes.length};\n`,
+  `// Generated by scripts/build-wasm.mjs from csrc/*.c: the bytes of wasm/*.wasm, base64.\n` +
+    `// Do not edit; run \`pnpm --filter @dino-ts/wasm-kernels build:wasm\`.\n\n` +
+    `/** wasm/dino-kernels.wasm: every kernel, WebAssembly SIMD128. */\n` +
+    `export const WASM_BINARY_BASE64 =\n${b64(built['dino-kernels.wasm'])};\n` +
+    `export const WASM_BINARY_BYTES = ${built['dino-kernels.wasm'].length};\n\n` +
+    `/** wasm/dino-kernels-relaxed-gemm.wasm: the GEMM with relaxed SIMD fused multiply-add. */\n` +
+    `export const WASM_RELAXED_GEMM_BASE64 =\n${b64(built['dino-kernels-relaxed-gemm.wasm'])};\n` +
+    `export const WASM_RELAXED_GEMM_BYTES = ${built['dino-kernels-relaxed-gemm.wasm'].length};\n`,
 );
-console.log(`build:wasm: ${out} (${bytes.length} bytes) and src/wasm-binary.generated.ts written`);
+for (const [name, bytes] of Object.entries(built)) console.log(`build:wasm: wasm/${name} (${bytes.length} bytes)`);
+console.log('build:wasm: src/wasm-binary.generated.ts written');
+
+function run(args) {
+  execFileSync(cc, args, { cwd: root, stdio: 'inherit' });
+}
 
 /**
- * The module is instantiated on memory owned by tfjs-backend-wasm: a data segment would be copied
- * over the backend's heap at instantiation, so the module must have none (no static data, no
+ * The modules are instantiated on memory owned by tfjs-backend-wasm: a data segment would be
+ * copied over the backend's heap at instantiation, so they must have none (no static data, no
  * lookup tables, no string constants).
  */
-function checkNoDataSegments(buf) {
-  if (buf.readUInt32LE(0) !== 0x6d736100) throw new Error('build:wasm: output is not a wasm module');
+function checkNoDataSegments(buf, name) {
+  if (buf.readUInt32LE(0) !== 0x6d736100) throw new Error(`build:wasm: ${name} is not a wasm module`);
   let p = 8;
   const leb = () => {
     let result = 0, shift = 0, byte;
@@ -100,7 +125,7 @@ function checkNoDataSegments(buf) {
     const size = leb();
     if (id === 11 || id === 12) {
       throw new Error(
-        'build:wasm: the module has a data section; it would overwrite the tfjs-backend-wasm heap. ' +
+        `build:wasm: ${name} has a data section; it would overwrite the tfjs-backend-wasm heap. ` +
           'Remove static data (tables, constant arrays) from csrc.',
       );
     }

@@ -7,8 +7,10 @@ export {
   registerWasmKernels,
   unregisterWasmKernels,
   registeredWasmKernels,
+  wasmKernelsInfo,
   WASM_KERNEL_NAMES,
   type WasmKernelName,
   type RegisterOptions,
 } from './register';
 export { simplifyTranspose } from './kernels/transpose';
+export { relaxedSimdSupported } from './kernel-module';

@@ -6,7 +6,7 @@
  * shadow stack, GEMM packing buffers, small argument arrays) is allocated here with the backend's
  * own `_malloc`, so it never collides with the backend's heap.
  */
-import { WASM_BINARY_BASE64 } from './wasm-binary.generated';
+import { WASM_BINARY_BASE64, WASM_RELAXED_GEMM_BASE64 } from './wasm-binary.generated';
 import { backendMemory, type WasmBackendLike } from './wasm-backend';
 
 /** Functions the module exports (pointers are byte offsets, strides are in elements). */
@@ -33,6 +33,7 @@ const STACK_BYTES = 64 * 1024;
 const ARGS_INTS = 64;
 
 let compiled: Promise<WebAssembly.Module> | null = null;
+let compiledRelaxed: Promise<WebAssembly.Module | null> | null = null;
 
 function decodeBase64(b64: string): Uint8Array {
   if (typeof Buffer !== 'undefined') {
@@ -53,37 +54,84 @@ export function compileKernelModule(): Promise<WebAssembly.Module> {
   return compiled;
 }
 
+/**
+ * The relaxed-SIMD GEMM module, or null where the engine lacks relaxed SIMD (validation fails,
+ * e.g. Node 20 without --experimental-wasm-relaxed-simd). Checked and compiled once per process.
+ */
+export function compileRelaxedGemmModule(): Promise<WebAssembly.Module | null> {
+  if (compiledRelaxed == null) {
+    const bytes = decodeBase64(WASM_RELAXED_GEMM_BASE64) as BufferSource;
+    compiledRelaxed = WebAssembly.validate(bytes) ? WebAssembly.compile(bytes) : Promise.resolve(null);
+  }
+  return compiledRelaxed;
+}
+
+/** Whether this engine runs relaxed SIMD (fused multiply-add) WebAssembly. */
+export async function relaxedSimdSupported(): Promise<boolean> {
+  return (await compileRelaxedGemmModule()) != null;
+}
+
+export interface KernelModuleOptions {
+  /** Use the fused multiply-add GEMM where the engine supports relaxed SIMD (default true). */
+  relaxedSimd?: boolean;
+}
+
+/** The functions the relaxed-SIMD module provides in place of the baseline ones. */
+type GemmExports = Pick<KernelExports, 'gemm_batched' | 'bias_activation' | 'gemm_workspace_floats' | '__stack_pointer'>;
+
 export class KernelModule {
   readonly exports: KernelExports;
   readonly backend: WasmBackendLike;
+  /** True when GEMM runs the relaxed-SIMD (fused multiply-add) build. */
+  readonly relaxedSimd: boolean;
   private readonly memory: WebAssembly.Memory;
   private stackPtr: number;
   private gemmWs: number;
   private argsPtr: number;
   private disposed = false;
 
-  private constructor(backend: WasmBackendLike, memory: WebAssembly.Memory, instance: WebAssembly.Instance) {
+  private constructor(
+    backend: WasmBackendLike,
+    memory: WebAssembly.Memory,
+    instance: WebAssembly.Instance,
+    relaxed: WebAssembly.Instance | null,
+  ) {
     this.backend = backend;
     this.memory = memory;
-    this.exports = instance.exports as unknown as KernelExports;
+    const base = instance.exports as unknown as KernelExports;
+    const gemm = relaxed?.exports as unknown as GemmExports | undefined;
+    if (gemm != null && gemm.gemm_workspace_floats() !== base.gemm_workspace_floats()) {
+      throw new Error('wasm-kernels: the relaxed GEMM module was built from other sources');
+    }
+    this.relaxedSimd = gemm != null;
+    this.exports = gemm == null ? base : {
+      ...base,
+      gemm_batched: gemm.gemm_batched,
+      bias_activation: gemm.bias_activation,
+    };
     const malloc = (bytes: number): number => {
       const p = backend.wasm._malloc(bytes) >>> 0;
       if (p === 0) throw new Error(`wasm-kernels: out of wasm memory allocating ${bytes} bytes`);
       return p;
     };
     this.stackPtr = malloc(STACK_BYTES);
-    // The stack grows down from the (16-byte aligned) top of its region.
-    this.exports.__stack_pointer.value = ((this.stackPtr + STACK_BYTES) & ~15) | 0;
+    // The stack grows down from the (16-byte aligned) top of its region. Both modules may use it:
+    // calls never interleave (JavaScript is single-threaded here).
+    const top = ((this.stackPtr + STACK_BYTES) & ~15) | 0;
+    base.__stack_pointer.value = top;
+    if (gemm != null) gemm.__stack_pointer.value = top;
     this.gemmWs = malloc(this.exports.gemm_workspace_floats() * 4 + 64);
     this.argsPtr = malloc(ARGS_INTS * 4);
   }
 
-  /** Instantiates the kernel module on `backend`'s memory. */
-  static async create(backend: WasmBackendLike): Promise<KernelModule> {
+  /** Instantiates the kernel module(s) on `backend`'s memory. */
+  static async create(backend: WasmBackendLike, options: KernelModuleOptions = {}): Promise<KernelModule> {
     const memory = backendMemory(backend);
-    const mod = await compileKernelModule();
-    const instance = await WebAssembly.instantiate(mod, { env: { memory } });
-    return new KernelModule(backend, memory, instance);
+    const imports = { env: { memory } };
+    const instance = await WebAssembly.instantiate(await compileKernelModule(), imports);
+    const relaxedMod = options.relaxedSimd === false ? null : await compileRelaxedGemmModule();
+    const relaxed = relaxedMod == null ? null : await WebAssembly.instantiate(relaxedMod, imports);
+    return new KernelModule(backend, memory, instance, relaxed);
   }
 
   /** Byte offset of the GEMM workspace (16-byte aligned). */

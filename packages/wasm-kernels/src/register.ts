@@ -42,6 +42,12 @@ export const WASM_KERNEL_NAMES: readonly WasmKernelName[] = Object.freeze(Object
 export interface RegisterOptions {
   /** Replace only these kernels (default: all of WASM_KERNEL_NAMES). */
   kernels?: readonly WasmKernelName[];
+  /**
+   * Run matrix products with relaxed SIMD's fused multiply-add where the engine has it (Chrome
+   * 114+, Node 22+; Node 20 with `--experimental-wasm-relaxed-simd`). Default true; false keeps
+   * the SIMD128 GEMM everywhere (bit-identical results across machines).
+   */
+  relaxedSimd?: boolean;
 }
 
 /**
@@ -79,15 +85,16 @@ export async function registerWasmKernels(options: RegisterOptions = {}): Promis
   if (!isWasmBackend(backend)) {
     throw new Error("registerWasmKernels: the backend registered as 'wasm' is not tfjs-backend-wasm 4.x");
   }
+  const relaxedSimd = options.relaxedSimd ?? true;
   let st = getState();
-  if (st != null && st.module.backend !== backend) {
-    // The wasm backend was re-created since the last registration.
+  if (st != null && (st.module.backend !== backend || st.relaxedRequested !== relaxedSimd)) {
+    // The wasm backend was re-created since the last registration, or the GEMM build changes.
     unregisterWasmKernels();
     st = null;
   }
   if (st == null) {
-    const module = await KernelModule.create(backend);
-    st = { module, stock: new Map<string, KernelConfig>() };
+    const module = await KernelModule.create(backend, { relaxedSimd });
+    st = { module, stock: new Map<string, KernelConfig>(), relaxedRequested: relaxedSimd };
     setState(st);
   }
   // Restore what is registered now, then replace the requested subset.
@@ -120,6 +127,15 @@ export function unregisterWasmKernels(): void {
   st.stock.clear();
   st.module.dispose();
   setState(null);
+}
+
+/**
+ * Which build runs: `relaxedSimd` true when matrix products use the fused multiply-add module.
+ * null when the kernels are not registered.
+ */
+export function wasmKernelsInfo(): { relaxedSimd: boolean; kernels: WasmKernelName[] } | null {
+  const st = getState();
+  return st == null ? null : { relaxedSimd: st.module.relaxedSimd, kernels: [...st.stock.keys()] };
 }
 
 /** Names of the kernels currently replaced (empty when the stock kernels run). */

@@ -15,6 +15,8 @@ export interface KernelArgs<I = NamedTensorInfoMap, A = NamedAttrMap> {
 export interface RegistrationState {
   module: KernelModule;
   stock: Map<string, KernelConfig>;
+  /** The relaxedSimd option the module was created with. */
+  relaxedRequested: boolean;
 }
 
 let state: RegistrationState | null = null;
