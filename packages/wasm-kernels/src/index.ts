@@ -13,4 +13,4 @@ export {
   type RegisterOptions,
 } from './register';
 export { simplifyTranspose } from './kernels/transpose';
-export { relaxedSimdSupported } from './kernel-module';
+export { relaxedSimdSupported, tryEnableRelaxedSimd } from './kernel-module';
