@@ -14,7 +14,7 @@
 #include "common.h"
 
 #define MAX_RANK 8
-#define TILE 32
+#define TILE 64
 
 /* 4x4 block: out rows j..j+3 (stride ldo) get the columns of in rows i..i+3 (stride ldi). */
 INLINE void block4x4(const i32 *in, int ldi, i32 *out, int ldo) {
