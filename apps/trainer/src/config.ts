@@ -51,6 +51,9 @@ export const SETTINGS = {
   dataset: [z.enum(['shapes', 'fashion-mnist', 'cifar10', 'cifar100', 'folder']).default('shapes'), 'data set'],
   data: [z.string().optional(), 'data directory (fashion-mnist, cifar, folder)'],
   imageSize: [z.number().int().min(4).default(32), 'image size for generated or resized data sets'],
+  shapesClasses: [z.number().int().min(2).max(10).default(10), 'shapes: number of object classes (the first N of circle, square, triangle, star, cross, ring, heart, crescent, arrow, hexagon)'],
+  shapesClutter: [z.number().min(0).max(1).default(1), 'shapes: background clutter, 0 (plain gradient) to 1 (noise, blobs, lines, patterns)'],
+  shapesTextures: [z.string().default('all'), "shapes: object fills, 'all' or a comma list of solid, stripes, dots, gradient, checker"],
   trainSize: [z.number().int().min(1).optional(), 'use only this many training images'],
   testSize: [z.number().int().min(1).optional(), 'use only this many held-out images for evaluation'],
   // --- run

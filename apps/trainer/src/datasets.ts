@@ -31,8 +31,13 @@ export async function openDatasets(c: TrainConfig): Promise<OpenedData> {
     case 'shapes': {
       const size = c.imageSize;
       // Train and held-out images come from different seeds: no image is in both.
-      train = new data.ShapesDataset({ length: c.trainSize ?? 10000, size, seed: c.seed * 2 + 1 });
-      test = new data.ShapesDataset({ length: c.testSize ?? 1000, size, seed: c.seed * 2 + 2 });
+      const look = {
+        classes: data.SHAPE_CLASS_NAMES.slice(0, c.shapesClasses),
+        clutter: c.shapesClutter,
+        ...(c.shapesTextures === 'all' ? {} : { textures: c.shapesTextures.split(',').map((t) => t.trim()) as data.TextureKind[] }),
+      };
+      train = new data.ShapesDataset({ length: c.trainSize ?? 10000, size, seed: c.seed * 2 + 1, ...look });
+      test = new data.ShapesDataset({ length: c.testSize ?? 1000, size, seed: c.seed * 2 + 2, ...look });
       hasMasks = true;
       break;
     }

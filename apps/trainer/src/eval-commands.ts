@@ -12,7 +12,7 @@ import type { BackendInfo } from './backend';
 import { openDatasets } from './datasets';
 import { loadTeacher, backboneFor, part } from './model';
 import { readCheckpoint } from './checkpoint';
-import { knnEval, linearEval, jaccardEval, videoEval, attentionGalleryPng } from './evaluations';
+import { frozenFeatures, knnEval, linearEval, jaccardEval, videoEval, attentionGalleryPng } from './evaluations';
 import { PRESETS, resolveConfig } from './config';
 import { versions } from './versions';
 import { writeFileAtomic } from './atomic';
@@ -38,12 +38,12 @@ export async function runEval(kind: 'knn' | 'linear' | 'attention' | 'video', o:
   const suffix = o.random ? '-random' : '';
   try {
     if (kind === 'knn') {
-      const { report } = await knnEval(backbone, data, config.seed);
+      const report = await knnEval(await frozenFeatures(backbone, data, config.seed), data);
       process.stdout.write(`k-NN (${label}, T=${report.T}, ${report.numTrain} train, ${report.numTest} test):\n`);
       for (const r of report.results) process.stdout.write(`  k=${r.k}: top-1 ${r.top1.toFixed(2)}%${r.top5 !== null ? `, top-5 ${r.top5.toFixed(2)}%` : ''}\n`);
       writeFileAtomic(join(o.dir, `eval-knn${suffix}.json`), JSON.stringify(ev.knnTable(report), null, 2) + '\n');
     } else if (kind === 'linear') {
-      const r = await linearEval(backbone, data, config.seed);
+      const r = await linearEval(await frozenFeatures(backbone, data, config.seed), data, config.seed);
       process.stdout.write(`Linear probe (${label}): top-1 ${r.top1?.toFixed(2)}% (best ${r.bestTop1?.toFixed(2)}%)\n`);
       writeFileAtomic(join(o.dir, `eval-linear${suffix}.json`), JSON.stringify(ev.linearTable(r), null, 2) + '\n');
     } else if (kind === 'attention') {

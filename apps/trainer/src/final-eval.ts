@@ -9,7 +9,7 @@ import type { BackendInfo } from './backend';
 import type { ComparisonRow, MetricRow, ReportInput } from './report';
 import { writeReport } from './report';
 import { backboneFor } from './model';
-import { knnEval, linearEval, jaccardEval, videoEval, attentionGalleryPng, neighboursPng } from './evaluations';
+import { frozenFeatures, knnEval, linearEval, jaccardEval, videoEval, attentionGalleryPng, neighboursPng } from './evaluations';
 import { versions } from './versions';
 import { writeFileAtomic } from './atomic';
 import { join } from 'node:path';
@@ -38,12 +38,14 @@ export async function finalEvaluation(input: FinalEvalInput): Promise<string> {
     return [await f(teacher), await f(random)];
   };
   try {
-    const [kt, kr] = await both('k-NN', (b) => knnEval(b, data, c.seed, [c.knnK], c.knnT));
-    const top = (r: typeof kt) => r.report.results[0].top1 / 100;
-    rows.push({ measure: `k-NN top-1 (k=${c.knnK}, T=${c.knnT})`, trained: top(kt), random: top(kr), unit: 'percent', note: `${kt.bank.length} train images as memory bank, ${data.test.length} held-out` });
-    results.knn = { trained: kt.report.results, random: kr.report.results };
+    const [ft, fr] = await both('frozen features', (b) => frozenFeatures(b, data, c.seed));
+    const kt = await knnEval(ft, data, [c.knnK], c.knnT), kr = await knnEval(fr, data, [c.knnK], c.knnT);
+    const top = (r: typeof kt) => r.results[0].top1 / 100;
+    rows.push({ measure: `k-NN top-1 (k=${c.knnK}, T=${c.knnT})`, trained: top(kt), random: top(kr), unit: 'percent', note: `${ft.bank.length} train images as memory bank, ${data.test.length} held-out` });
+    results.knn = { trained: kt.results, random: kr.results };
 
-    const [lt, lr] = await both('linear probe', (b) => linearEval(b, data, c.seed));
+    log('Training the linear probes...');
+    const lt = await linearEval(ft, data, c.seed), lr = await linearEval(fr, data, c.seed);
     rows.push({ measure: 'linear probe top-1', trained: (lt.bestTop1 ?? 0) / 100, random: (lr.bestTop1 ?? 0) / 100, unit: 'percent', note: 'frozen CLS of the last blocks, one linear layer, SGD momentum 0.9, cosine schedule (best epoch)' });
     results.linear = { trained: { top1: lt.top1, bestTop1: lt.bestTop1 }, random: { top1: lr.top1, bestTop1: lr.bestTop1 } };
 
@@ -64,8 +66,8 @@ export async function finalEvaluation(input: FinalEvalInput): Promise<string> {
     const pictures: ReportInput['pictures'] = [
       { name: 'Attention of the trained teacher', file: 'attention.png', caption: 'per row: input, head-mean attention, each head; then the 60%-mass masks (head mean, each head)', png: gallery },
       { name: 'Attention of the random-init network', file: 'attention-random.png', caption: 'the same images through the untrained network of the same architecture', png: galleryRandom },
-      { name: 'Nearest neighbours (trained teacher)', file: 'neighbours.png', caption: 'first column: held-out query; then its nearest training images by cosine similarity (green: same class, red: other)', png: await neighboursPng(data, kt.bank, kt.report.neighbors!) },
-      { name: 'Nearest neighbours (random init)', file: 'neighbours-random.png', caption: 'the same queries with the untrained network', png: await neighboursPng(data, kr.bank, kr.report.neighbors!) },
+      { name: 'Nearest neighbours (trained teacher)', file: 'neighbours.png', caption: 'first column: held-out query; then its nearest training images by cosine similarity (green: same class, red: other)', png: await neighboursPng(data, ft.bank, kt.neighbors!) },
+      { name: 'Nearest neighbours (random init)', file: 'neighbours-random.png', caption: 'the same queries with the untrained network', png: await neighboursPng(data, fr.bank, kr.neighbors!) },
     ];
     log(`Evaluation took ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
     for (const r of rows) log(`  ${r.measure}: trained ${(100 * r.trained).toFixed(1)}%, random ${(100 * r.random).toFixed(1)}%`);
