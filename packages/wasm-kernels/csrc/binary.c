@@ -6,11 +6,11 @@
  * per dim (0 where it is broadcast). The innermost dim is a vector loop in one of three forms:
  * vector-vector, scalar-vector or vector-scalar; the outer dims are walked with an odometer.
  */
-#include "common.h"
+#include "simd_math.h"
 
 #define MAX_RANK 8
 
-enum { B_ADD = 0, B_SUB = 1, B_MUL = 2, B_DIV = 3, B_MAX = 4, B_MIN = 5, B_SQDIFF = 6 };
+enum { B_ADD = 0, B_SUB = 1, B_MUL = 2, B_DIV = 3, B_MAX = 4, B_MIN = 5, B_SQDIFF = 6, B_POW = 7 };
 
 /* maximum/minimum propagate NaN from either side, as Math.max does in tfjs's cpu backend. */
 INLINE v128_t vmax(v128_t a, v128_t b) {
@@ -61,6 +61,7 @@ ROW_FN(row_div, wasm_f32x4_div(va, vb))
 ROW_FN(row_max, vmax(va, vb))
 ROW_FN(row_min, vmin(va, vb))
 ROW_FN(row_sqdiff, vsqdiff(va, vb))
+ROW_FN(row_pow, v_pow(va, vb))
 
 static void row(int op, const f32 *a, int sa, const f32 *b, int sb, f32 *o, int n) {
   switch (op) {
@@ -71,6 +72,7 @@ static void row(int op, const f32 *a, int sa, const f32 *b, int sb, f32 *o, int 
     case B_MAX: row_max(a, sa, b, sb, o, n); break;
     case B_MIN: row_min(a, sa, b, sb, o, n); break;
     case B_SQDIFF: row_sqdiff(a, sa, b, sb, o, n); break;
+    case B_POW: row_pow(a, sa, b, sb, o, n); break;
     default: break;
   }
 }

@@ -173,4 +173,27 @@ INLINE v128_t v_elu(v128_t x) {
   return wasm_v128_bitselect(x, neg, wasm_f32x4_gt(x, F4(0.0f)));
 }
 
+/*
+ * x^y = e^(y ln|x|) with the sign and special cases of powf: y = 0 or x = 1 give 1; x < 0 gives
+ * a negative result for odd integer y and (x finite) NaN for non-integer y; 0^y is 0 (y > 0) or +inf
+ * (y < 0); infinities follow from log and exp. Relative error ~ |y ln x| 2^-24 + 2 ulp.
+ */
+INLINE v128_t v_pow(v128_t x, v128_t y) {
+  v128_t ax = wasm_f32x4_abs(x);
+  v128_t r = v_exp(wasm_f32x4_mul(y, v_log(ax)));
+  v128_t yint = wasm_f32x4_eq(wasm_f32x4_nearest(y), y);
+  v128_t half = wasm_f32x4_mul(y, F4(0.5f));
+  v128_t yodd = wasm_v128_andnot(yint, wasm_f32x4_eq(wasm_f32x4_nearest(half), half));
+  v128_t neg = wasm_f32x4_lt(x, F4(0.0f));
+  r = wasm_v128_bitselect(wasm_f32x4_neg(r), r, wasm_v128_and(neg, yodd));
+  /* a negative finite base with a non-integer exponent has no real power (-inf^y is +-inf or 0) */
+  v128_t finite = wasm_f32x4_lt(ax, F4(__builtin_inff()));
+  r = wasm_v128_bitselect(F4(__builtin_nanf("")), r, wasm_v128_andnot(wasm_v128_and(neg, finite), yint));
+  /* 0^y for odd y keeps the sign of zero (pow(-0, 3) = -0) */
+  v128_t zero = wasm_f32x4_eq(x, F4(0.0f));
+  r = wasm_v128_bitselect(wasm_v128_or(r, wasm_v128_and(x, wasm_v128_and(yodd, wasm_i32x4_splat((int)0x80000000)))), r, zero);
+  v128_t one = wasm_v128_or(wasm_f32x4_eq(y, F4(0.0f)), wasm_f32x4_eq(x, F4(1.0f)));
+  return wasm_v128_bitselect(F4(1.0f), r, one);
+}
+
 #endif

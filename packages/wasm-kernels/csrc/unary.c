@@ -20,6 +20,8 @@ enum {
   U_RECIPROCAL = 11,
   U_ELU = 12,
   U_RELU6 = 13,
+  U_COPY = 14,
+  U_CUBE = 15,
 };
 
 #define UNARY_LOOP(EXPR)                                                      \
@@ -57,6 +59,8 @@ EXPORT(unary_f32) void unary_f32(const f32 *x, f32 *y, int n, int op) {
     case U_ELU: UNARY_LOOP(v_elu(v))
     /* relu6 maps NaN to 0, as the stock (XNNPACK clamp) kernel does */
     case U_RELU6: UNARY_LOOP(wasm_f32x4_pmin(wasm_f32x4_pmax(F4(0.0f), v), F4(6.0f)))
+    case U_COPY: UNARY_LOOP(v)
+    case U_CUBE: UNARY_LOOP(wasm_f32x4_mul(wasm_f32x4_mul(v, v), v))
     default: break;
   }
 }

@@ -9,6 +9,17 @@ const OPS: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
   ['Maximum', tf.maximum], ['Minimum', tf.minimum], ['SquaredDifference', tf.squaredDifference],
 ];
 
+/** max |a - e| / max(|e|, 1e-30) over elements where both are finite; mismatched NaN/inf count as Infinity. */
+function maxRel(a: Float32Array, e: Float32Array): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) {
+    if (Object.is(a[i], e[i]) || (Number.isNaN(a[i]) && Number.isNaN(e[i]))) continue;
+    const r = Math.abs(a[i] - e[i]) / Math.max(Math.abs(e[i]), 1e-30);
+    if (!(r <= m)) m = Number.isNaN(r) ? Infinity : r;
+  }
+  return m;
+}
+
 /** Shape pairs: equal, scalar, row/column/batch broadcasts, both sides broadcasting, odd sizes. */
 const SHAPES: [number[], number[]][] = [
   [[17], [17]], [[3, 65], [3, 65]], [[], [5, 7]], [[5, 7], []], [[4, 5, 63], [63]], [[63], [4, 5, 63]],
@@ -41,6 +52,22 @@ describe('binary kernels [wasm]', () => {
       }
     });
   }
+
+  it('Pow matches the stock kernel: constant exponents (exact forms and general) and broadcast exponents', async () => {
+    const x = tf.concat([tf.linspace(-3, 3, 61), tf.tensor([0, -0, 1, -1, Infinity, -Infinity, NaN, 1e-30, 1e30])]);
+    for (const e of [2, 1, 3, -1, 0, 0.5, -0.5, 2.5, -2, 4, 1.5]) {
+      const ex = tf.scalar(e);
+      const { stock, ours } = await stockAndOurs(() => tf.pow(x, ex), ['Pow']);
+      const exact = [1, 2, 3, -1, 0].includes(e);
+      expect(maxRel(ours[0], stock[0]), `x^${e}`).toBeLessThanOrEqual(exact ? 2e-7 : 4e-6);
+      ex.dispose();
+    }
+    const base = tf.add(tf.abs(randn([5, 7], 1)), 0.1);
+    const expo = randn([7], 2);
+    const { stock, ours } = await stockAndOurs(() => tf.pow(base, expo), ['Pow']);
+    expect(maxRel(ours[0], stock[0])).toBeLessThanOrEqual(4e-6);
+    tf.dispose([x, base, expo]);
+  });
 
   it('keep the stock kernels for int32', async () => {
     await registerWasmKernels();

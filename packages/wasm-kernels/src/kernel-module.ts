@@ -156,6 +156,14 @@ export class KernelModule {
   /** Instantiates the kernel module(s) on `backend`'s memory. */
   static async create(backend: WasmBackendLike, options: KernelModuleOptions = {}): Promise<KernelModule> {
     const memory = backendMemory(backend);
+    if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) {
+      // The kernel modules import an unshared memory; the multi-threaded build of the backend
+      // (browsers with cross-origin isolation) has a shared one.
+      throw new Error(
+        'registerWasmKernels: the multi-threaded tfjs-backend-wasm build is not supported; ' +
+          "load its SIMD build (e.g. setWasmPaths with 'tfjs-backend-wasm-threaded-simd.wasm' mapped to the SIMD binary)",
+      );
+    }
     const imports = { env: { memory } };
     const instance = await WebAssembly.instantiate(await compileKernelModule(), imports);
     const relaxedMod = options.relaxedSimd === false ? null : await compileRelaxedGemmModule();

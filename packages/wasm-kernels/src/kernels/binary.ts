@@ -15,7 +15,11 @@ export const BINARY_OPS = {
   [tf.Maximum]: 4,
   [tf.Minimum]: 5,
   [tf.SquaredDifference]: 6,
+  [tf.Pow]: 7,
 } as const;
+
+/** Exponents with an exact unary form (csrc/unary.c op codes): x^2 = x*x and so on. */
+const POW_SHORTCUTS: Record<number, number> = { 1: 14, 2: 5, 3: 15, [-1]: 11 };
 
 const MAX_RANK = 8;
 
@@ -74,7 +78,17 @@ export function binaryKernel(name: keyof typeof BINARY_OPS) {
     if (plan.shape.length > MAX_RANK) return runStock(name, args);
     const backend = args.backend as WasmBackendLike;
     const out = backend.makeOutput(plan.outShape, 'float32');
-    if (tf.util.sizeFromShape(plan.outShape) === 0) return out;
+    const size = tf.util.sizeFromShape(plan.outShape);
+    if (size === 0) return out;
+    if (name === tf.Pow && tf.util.sizeFromShape(b.shape) === 1 && tf.util.arraysEqual(plan.outShape, a.shape)) {
+      // A constant exponent with an exact unary form (the gradient of x^2 asks for x^1).
+      const e = new Float32Array(backend.wasm.HEAPU8.buffer, offsetOf(backend, b), 1)[0];
+      const u = POW_SHORTCUTS[e];
+      if (u != null) {
+        mod.exports.unary_f32(offsetOf(backend, a), offsetOf(backend, out), size, u);
+        return out;
+      }
+    }
     const [shapePtr, aPtr, bPtr] = mod.writeArgs(plan.shape, plan.astride, plan.bstride);
     mod.exports.binary_f32(op, offsetOf(backend, a), offsetOf(backend, b), offsetOf(backend, out),
       plan.shape.length, shapePtr, aPtr, bPtr);
