@@ -4,13 +4,14 @@
  */
 import { Command, CommanderError } from 'commander';
 import { addSettingFlags, addPresetAndConfigFlags, flagValues } from './flags';
-import { resolveConfig, readConfigFile, PRESETS, ConfigFileError, type TrainConfig } from './config';
+import { resolveConfig, readConfigFile, PRESETS, DEFAULT_PRESET, ConfigFileError, type TrainConfig } from './config';
 import { selectBackend, BackendUnavailableError, BACKEND_CHOICES, type BackendChoice } from './backend';
 import { EXIT } from './train';
 
 function configFrom(opts: Record<string, unknown>): TrainConfig {
   const layers: Record<string, unknown>[] = [];
-  if (opts.preset) layers.push(PRESETS[opts.preset as string].values);
+  // The embedded shapes preset is the default: a run that works anywhere without downloads.
+  layers.push(PRESETS[(opts.preset as string | undefined) ?? DEFAULT_PRESET].values);
   if (opts.config) layers.push(readConfigFile(opts.config as string));
   layers.push(flagValues(opts));
   return resolveConfig(layers);

@@ -13,8 +13,8 @@ const pair = z.tuple([z.number(), z.number()]);
 /** One entry per setting: the schema (with default) and the help text. */
 export const SETTINGS = {
   // --- model (reference: --arch, --patch_size, --out_dim, --norm_last_layer, --use_bn_in_head, --drop_path_rate)
-  arch: [z.string().default('vit'), "backbone: vit_tiny | vit_small | vit_base | vit (free sizes below) | any registered name"],
-  patchSize: [z.number().int().min(1).default(4), 'ViT patch size in pixels (reference default 16 for 224 px)'],
+  arch: [z.string().default('vit_small'), "backbone: vit_tiny | vit_small | vit_base | vit (free sizes below) | any registered name"],
+  patchSize: [z.number().int().min(1).default(16), 'ViT patch size in pixels'],
   embedDim: [z.number().int().min(1).default(192), "width of the 'vit' backbone"],
   depth: [z.number().int().min(1).default(6), "number of blocks of the 'vit' backbone"],
   numHeads: [z.number().int().min(1).default(3), "attention heads of the 'vit' backbone"],
@@ -47,10 +47,17 @@ export const SETTINGS = {
   localCropsScale: [pair.default([0.05, 0.4]), 'area range of the local crops'],
   globalCropsSize: [z.number().int().min(1).optional(), 'global crop size in pixels (default: the image size)'],
   localCropsSize: [z.number().int().min(1).optional(), 'local crop size in pixels (default: 96/224 of the image size)'],
+  // --- photometric augmentation (reference DataAugmentationDINO)
+  jitterBrightness: [z.number().min(0).default(0.4), 'colour jitter: brightness strength'],
+  jitterContrast: [z.number().min(0).default(0.4), 'colour jitter: contrast strength'],
+  jitterSaturation: [z.number().min(0).default(0.2), 'colour jitter: saturation strength'],
+  jitterHue: [z.number().min(0).max(0.5).default(0.1), 'colour jitter: hue shift range (±)'],
+  jitterP: [z.number().min(0).max(1).default(0.8), 'probability of the colour jitter'],
+  grayscaleP: [z.number().min(0).max(1).default(0.2), 'probability of grayscale'],
   // --- data
   dataset: [z.enum(['shapes', 'fashion-mnist', 'cifar10', 'cifar100', 'folder']).default('shapes'), 'data set'],
   data: [z.string().optional(), 'data directory (fashion-mnist, cifar, folder)'],
-  imageSize: [z.number().int().min(4).default(32), 'image size for generated or resized data sets'],
+  imageSize: [z.number().int().min(4).default(224), 'image size for generated or resized data sets'],
   shapesClasses: [z.number().int().min(2).max(10).default(10), 'shapes: number of object classes (the first N of circle, square, triangle, star, cross, ring, heart, crescent, arrow, hexagon)'],
   shapesClutter: [z.number().min(0).max(1).default(1), 'shapes: background clutter, 0 (plain gradient) to 1 (noise, blobs, lines, patterns)'],
   shapesTextures: [z.string().default('all'), "shapes: object fills, 'all' or a comma list of solid, stripes, dots, gradient, checker"],
@@ -120,11 +127,18 @@ export const PRESETS: Record<string, { description: string; values: Partial<Trai
       outDim: 4096, globalCropsSize: 32, localCropsSize: 16, localCropsNumber: 6, batchSize: 64, epochs: 100,
     },
   },
+  reference: {
+    description: 'the reference defaults of main_dino.py (ViT-S/16, 224 px, K 65536, 100 epochs) on an image folder (--data DIR)',
+    values: { dataset: 'folder' },
+  },
   folder: {
     description: 'an image folder (--data DIR, one sub-folder per class or flat), resized to --image-size',
     values: { dataset: 'folder', imageSize: 64, arch: 'vit', patchSize: 8, embedDim: 192, depth: 6, numHeads: 3, outDim: 4096, localCropsNumber: 6 },
   },
 };
+
+/** Applied when no --preset is given. */
+export const DEFAULT_PRESET = 'shapes';
 
 export class ConfigFileError extends Error {
   constructor(message: string) {

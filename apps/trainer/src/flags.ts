@@ -60,7 +60,7 @@ export function addSettingFlags(cmd: Command, keys: (keyof typeof SETTINGS)[] = 
 
 export function addPresetAndConfigFlags(cmd: Command): Command {
   cmd.addOption(
-    new Option('--preset <name>', `settings for a data set, applied before the config file and flags: ${Object.entries(PRESETS).map(([k, p]) => `${k} (${p.description})`).join('; ')}`).choices(Object.keys(PRESETS)),
+    new Option('--preset <name>', `settings for a data set (default: shapes), applied before the config file and flags: ${Object.entries(PRESETS).map(([k, p]) => `${k} (${p.description})`).join('; ')}`).choices(Object.keys(PRESETS)),
   );
   cmd.option('--config <file>', 'JSON or YAML file of settings (keys as the flags, camelCase or kebab-case)');
   return cmd;

@@ -72,6 +72,8 @@ export function augmentation(c: TrainConfig, d: { imageSize: number; channels: n
       globalCropsScale: c.globalCropsScale,
       localCropsScale: c.localCropsScale,
       ...(c.localCropsSize ? { localCropsSize: c.localCropsSize } : {}),
+      jitter: { brightness: c.jitterBrightness, contrast: c.jitterContrast, saturation: c.jitterSaturation, hue: c.jitterHue, p: c.jitterP },
+      grayscaleP: c.grayscaleP,
       mean: d.mean,
       std: d.std,
     }),

@@ -1,0 +1,55 @@
+// One measurement in its own process (so peak memory is its own): prints one JSON line.
+//   node apps/trainer/bench/measure.mjs <dino-step|vit-s16-infer> <dino-ts|tfjs-stock|tfjs-cpu> [steps]
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-backend-cpu';
+import { Rng } from '@dino-ts/core';
+import { createBackbone } from '@dino-ts/backbones';
+import { DinoTrainer } from '@dino-ts/dino';
+
+const [name, impl, stepsArg] = process.argv.slice(2);
+const backend = impl === 'tfjs-cpu' ? 'cpu' : 'wasm';
+await tf.setBackend(backend);
+await tf.ready();
+if (impl === 'dino-ts') {
+  const { registerWasmKernels } = await import('@dino-ts/wasm-kernels');
+  await registerWasmKernels();
+}
+const rng = new Rng(0);
+const images = (b, px, c) => tf.tensor4d(Float32Array.from({ length: b * px * px * c }, () => rng.normal()), [b, px, px, c]);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const times = [];
+let batch;
+if (name === 'dino-step') {
+  // The benchmark configuration: ViT 192 x 6, 3 heads, patch 4, 28 x 28 x 1, 2 x 28 px + 6 x 12 px
+  // crops, batch 64, head K 4096 (hidden 2048, bottleneck 256), AdamW and the EMA update.
+  batch = 64;
+  const trainer = new DinoTrainer({
+    arch: 'vit', backboneOptions: { imgSize: 28, patchSize: 4, inChans: 1, embedDim: 192, depth: 6, numHeads: 3 },
+    outDim: 4096, headHiddenDim: 2048, headBottleneckDim: 256, localCropsNumber: 6, batchSize: batch,
+    epochs: 100, itersPerEpoch: 100, warmupEpochs: 1, dropPathRate: 0.1,
+  });
+  const crops = [images(batch, 28, 1), images(batch, 28, 1), ...Array.from({ length: 6 }, () => images(batch, 12, 1))];
+  const steps = Number(stepsArg ?? 4);
+  for (let i = 0; i < steps + 1; i++) {
+    const t = performance.now();
+    await trainer.step(crops, 200 + i);
+    if (i > 0) times.push((performance.now() - t) / 1000); // step 0 is warm-up
+  }
+} else if (name === 'vit-s16-infer') {
+  batch = 8;
+  const vit = createBackbone('vit_small', { patchSize: 16 });
+  const x = images(batch, 224, 3);
+  const steps = Number(stepsArg ?? 3);
+  for (let i = 0; i < steps + 1; i++) {
+    const t = performance.now();
+    const y = vit.forward(x);
+    await y.data();
+    y.dispose();
+    if (i > 0) times.push((performance.now() - t) / 1000);
+  }
+} else {
+  throw new Error(`unknown measurement ${name}`);
+}
+const s = median(times);
+console.log(JSON.stringify({ name, impl, backend, threads: 1, batch, sec_per_iter: +s.toFixed(4), img_per_s: +(batch / s).toFixed(2), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) }));
