@@ -12,7 +12,8 @@ const backend = impl === 'tfjs-cpu' ? 'cpu' : 'wasm';
 await tf.setBackend(backend);
 await tf.ready();
 if (impl === 'dino-ts') {
-  const { registerWasmKernels } = await import('@dino-ts/wasm-kernels');
+  const { registerWasmKernels, tryEnableRelaxedSimd } = await import('@dino-ts/wasm-kernels');
+  tryEnableRelaxedSimd();
   await registerWasmKernels();
 }
 const rng = new Rng(0);

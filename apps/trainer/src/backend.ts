@@ -85,9 +85,11 @@ async function useWasm(): Promise<BackendInfo | null> {
     // dino-ts's SIMD kernels replace the stock ones that dominate a ViT step (transposed and
     // batched matmuls, transposes, element-wise ops); DINO_STOCK_KERNELS=1 keeps the stock ones.
     if (process.env.DINO_STOCK_KERNELS !== '1') {
-      const { registerWasmKernels } = await import('@dino-ts/wasm-kernels');
+      const { registerWasmKernels, tryEnableRelaxedSimd } = await import('@dino-ts/wasm-kernels');
+      // Fused multiply-add matrix products where the engine has relaxed SIMD (Node 20: a flag).
+      const fma = tryEnableRelaxedSimd();
       const names = await registerWasmKernels();
-      return { name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm + @dino-ts/wasm-kernels', reason: `WebAssembly SIMD, runs anywhere; ${names.length} dino-ts SIMD kernels registered` };
+      return { name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm + @dino-ts/wasm-kernels', reason: `WebAssembly SIMD, runs anywhere; ${names.length} dino-ts SIMD kernels registered${fma ? ' (relaxed-SIMD FMA GEMM)' : ''}` };
     }
     return { name: 'wasm', provider: '@tensorflow/tfjs-backend-wasm', reason: 'WebAssembly SIMD, runs anywhere (stock kernels: DINO_STOCK_KERNELS=1)' };
   }
