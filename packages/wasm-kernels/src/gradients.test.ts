@@ -122,6 +122,15 @@ describe('registration [wasm]', () => {
     expect(tf.getKernel('Multiply', 'wasm')).toBe(stockMul);
   });
 
+  it('overlapping registrations keep the stock kernels to restore', async () => {
+    unregisterWasmKernels();
+    const stockMatMul = tf.getKernel('BatchMatMul', 'wasm');
+    await Promise.all([registerWasmKernels(), registerWasmKernels(), registerWasmKernels({ kernels: ['BatchMatMul'] })]);
+    expect(registeredWasmKernels()).toEqual(['BatchMatMul']);
+    unregisterWasmKernels();
+    expect(tf.getKernel('BatchMatMul', 'wasm')).toBe(stockMatMul);
+  });
+
   it('rejects unknown kernel names, naming the allowed ones', async () => {
     await expect(registerWasmKernels({ kernels: ['Conv2D'] })).rejects.toThrow(/Conv2D.*allowed: BatchMatMul/);
   });

@@ -66,7 +66,18 @@ export interface RegisterOptions {
  * ```
  * @returns the names of the kernels now replaced.
  */
-export async function registerWasmKernels(options: RegisterOptions = {}): Promise<WasmKernelName[]> {
+export function registerWasmKernels(options: RegisterOptions = {}): Promise<WasmKernelName[]> {
+  // Registrations run one after another: two overlapping ones would otherwise both see the stock
+  // kernels missing and save each other's kernels as "stock".
+  const run = queue.then(() => register(options));
+  queue = run.catch(() => undefined);
+  return run;
+}
+
+let queue: Promise<unknown> = Promise.resolve();
+const OURS = new Set<unknown>(Object.values(KERNELS));
+
+async function register(options: RegisterOptions): Promise<WasmKernelName[]> {
   const names = options.kernels ?? WASM_KERNEL_NAMES;
   for (const name of names) {
     if (!(name in KERNELS)) {
@@ -109,6 +120,9 @@ export async function registerWasmKernels(options: RegisterOptions = {}): Promis
     if (st.stock.has(name)) continue;
     const stock = tf.getKernel(name, 'wasm');
     if (stock == null) throw new Error(`registerWasmKernels: tfjs-backend-wasm has no stock ${name} kernel`);
+    if (OURS.has(stock.kernelFunc)) {
+      throw new Error(`registerWasmKernels: ${name} is already this package's kernel but not recorded as replaced`);
+    }
     st.stock.set(name, stock);
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: KERNELS[name] as unknown as KernelFunc });
