@@ -6,15 +6,19 @@ import * as tf from '@tensorflow/tfjs-core';
 
 /**
  * `nn.Linear`: y = x W^T + b over the last axis of x (any rank), W in PyTorch's [out, in]
- * layout. The weight is transposed explicitly rather than through matMul's transposeB flag: a
- * transposed matMul is about 10x slower on the stock wasm backend, a 2-D transpose is cheap.
+ * layout, through matMul's transposeB flag: free with @dino-ts/wasm-kernels and the native
+ * backends (an explicit transpose cost 200 ms a step for a 2048 x 2048 head weight). Only the
+ * stock wasm kernels are slow at it, and those are slow at everything a ViT does.
  */
 export function linear<T extends tf.Tensor>(x: T, weight: tf.Tensor2D, bias?: tf.Tensor1D): T {
   return tf.tidy(() => {
     const inDim = weight.shape[1];
     const lead = x.shape.slice(0, -1);
     const x2 = x.rank === 2 ? (x as unknown as tf.Tensor2D) : (tf.reshape(x, [-1, inDim]) as tf.Tensor2D);
-    const y = tf.fused.matMul({ a: x2, b: tf.transpose(weight), bias });
+    // Not tf.fused.matMul: stock tfjs-backend-wasm 4.22 returns wrong values for its
+    // transposeB + bias form (caught by the reference fixtures).
+    const xw = tf.matMul(x2, weight, false, true);
+    const y = bias ? tf.add(xw, bias) : xw;
     return (x.rank === 2 ? y : tf.reshape(y, [...lead, weight.shape[0]])) as T;
   });
 }
