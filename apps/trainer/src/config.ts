@@ -87,17 +87,23 @@ export type TrainConfig = z.infer<typeof TrainConfigSchema>;
  */
 export const PRESETS: Record<string, { description: string; values: Partial<TrainConfig> }> = {
   shapes: {
-    description: 'the embedded procedural shapes data set (default): a small ViT that learns in minutes on a laptop CPU',
+    description: 'the embedded procedural shapes data set (default): a small ViT trained in about 10 minutes on a 2-core CPU',
     values: {
+      // 6 shape classes, solid or shaded fills, half clutter: random colour, size, position and
+      // rotation still defeat raw pixels, but the shape is learnable in a few thousand steps.
       dataset: 'shapes', imageSize: 32, trainSize: 4096, testSize: 1024,
-      // A small ViT: 64 patch tokens of 4 px, narrow enough for a 2-core CPU.
-      arch: 'vit', patchSize: 4, embedDim: 96, depth: 4, numHeads: 3, dropPathRate: 0.05,
-      // Few prototypes suffice for a few classes; small MLP keeps the head cheap.
-      outDim: 1024, hiddenDim: 512, bottleneckDim: 128,
-      localCropsNumber: 4, batchSize: 64, epochs: 12, warmupEpochs: 2,
-      // Small data and short runs: a higher base lr (scaled by batch/256), teacher temperature warmed up as the paper.
-      lr: 0.002, warmupTeacherTemp: 0.04, teacherTemp: 0.06, warmupTeacherTempEpochs: 3,
-      momentumTeacher: 0.99, saveEvery: 20,
+      shapesClasses: 6, shapesClutter: 0.5, shapesTextures: 'solid,gradient',
+      // A small ViT: 8x8 patches of 4 px (an 8x8 attention map), narrow enough for a CPU.
+      arch: 'vit', patchSize: 4, embedDim: 64, depth: 4, numHeads: 4, dropPathRate: 0,
+      // Few prototypes and a small MLP: a few classes need no 65536-way head.
+      outDim: 256, hiddenDim: 256, bottleneckDim: 64,
+      // 2 global crops of 32 px + 4 local crops of 16 px.
+      localCropsNumber: 4,
+      // Short run: 3 epochs of 128 iterations, batch 32, one warm-up epoch, and a base lr of
+      // 0.004 per 256 images (0.0005 at batch 32); teacher momentum 0.99 so the teacher follows
+      // within a few hundred steps.
+      batchSize: 32, epochs: 3, warmupEpochs: 1, lr: 0.004, momentumTeacher: 0.99,
+      teacherTemp: 0.04, warmupTeacherTempEpochs: 0, saveEvery: 32,
     },
   },
   smoke: {
