@@ -1,12 +1,7 @@
-import { defineConfig } from 'tsup';
+import { libraryConfig } from '../../tsup.shared';
 
-export default defineConfig({
+export default libraryConfig({
   entry: ['src/index.ts', 'src/testing.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'es2022',
   // Bundle tfjs-core's gradient registration (see src/gradients.ts); everything else of tfjs
   // stays external so the one copy the application installs owns the engine and registries.
   noExternal: [/@tensorflow\/tfjs-core\/dist\/register_all_gradients/],
