@@ -19,10 +19,15 @@ export interface OpenedData {
   hasMasks: boolean;
 }
 
-function limit(d: Dataset, n: number | undefined, seed: number): Dataset {
+/** At most `n` items of `d`: a seeded random subset, not the first n (files on disk are often sorted by class). */
+export function limit(d: Dataset, n: number | undefined, seed: number): Dataset {
   if (!n || n >= d.length) return d;
-  // A seeded random subset, not the first n: data sets on disk are often sorted by class.
   return data.subset(d, data.randomIndices(d.length, n, seed));
+}
+
+/** The first `n` items of `d` (held-out splits are already random). */
+export function firstItems(d: Dataset, n: number): Dataset {
+  return n >= d.length ? d : data.subset(d, Array.from({ length: n }, (_, i) => i));
 }
 
 export async function openDatasets(c: TrainConfig): Promise<OpenedData> {
@@ -68,7 +73,7 @@ export async function openDatasets(c: TrainConfig): Promise<OpenedData> {
     throw new Error(`${train.name}: images are ${train.height}x${train.width}; the trainer needs square images (set --image-size for folders).`);
   }
   // Statistics over a seeded random sample: files on disk are often sorted by class.
-  const sample = data.subset(train, data.randomIndices(train.length, Math.min(2048, train.length), c.seed + 3));
+  const sample = limit(train, 2048, c.seed + 3);
   const { mean, std } = await data.channelStats(sample);
   return { train, test, channels: train.channels, imageSize: train.height, mean, std, hasMasks };
 }

@@ -8,7 +8,7 @@ import type { Backbone } from '@dino-ts/backbones';
 import * as ev from '@dino-ts/eval';
 import * as data from '@dino-ts/data';
 import type { Dataset } from '@dino-ts/data';
-import type { OpenedData } from './datasets';
+import { firstItems, limit, type OpenedData } from './datasets';
 
 /** Training images kept as the k-NN memory bank / linear-probe training set. */
 export const EVAL_BANK = 10000;
@@ -18,7 +18,7 @@ function norm(d: OpenedData) {
 }
 
 export function bankOf(d: OpenedData, seed: number, size = EVAL_BANK): Dataset {
-  return d.train.length > size ? data.subset(d.train, data.randomIndices(d.train.length, size, seed + 11)) : d.train;
+  return limit(d.train, size, seed + 11);
 }
 
 export interface FrozenFeatures {
@@ -74,8 +74,8 @@ export async function linearEval(f: FrozenFeatures, d: OpenedData, seed: number,
 }
 
 /** Mean Jaccard of the 60%-mass attention masks against the object masks (best head and head-mean). */
-export async function jaccardEval(backbone: Backbone, d: OpenedData, limit = 512) {
-  const test = d.test.length > limit ? data.subset(d.test, Array.from({ length: limit }, (_, i) => i)) : d.test;
+export async function jaccardEval(backbone: Backbone, d: OpenedData, maxImages = 512) {
+  const test = firstItems(d.test, maxImages);
   return ev.evaluateAttentionSegmentation(backbone, ev.fromIndexedDataset(test, norm(d)), { batchSize: 64 });
 }
 

@@ -4,9 +4,9 @@
  */
 import type { Backbone } from '@dino-ts/backbones';
 import { evaluateKnn, fromIndexedDataset } from '@dino-ts/eval';
-import * as data from '@dino-ts/data';
 import type { TrainConfig } from './config';
-import type { OpenedData } from './datasets';
+import { firstItems, type OpenedData } from './datasets';
+import { bankOf } from './evaluations';
 
 /** Training images used as the k-NN memory bank during training. */
 export const MONITOR_BANK = 2048;
@@ -14,9 +14,9 @@ export const MONITOR_BANK = 2048;
 export const MONITOR_TEST = 1000;
 
 export async function knnMonitor(backbone: Backbone, d: OpenedData, c: TrainConfig, bank = MONITOR_BANK): Promise<number> {
-  const train = d.train.length > bank ? data.subset(d.train, data.randomIndices(d.train.length, bank, c.seed + 7)) : d.train;
+  const train = bankOf(d, c.seed, bank);
   const norm = { mean: d.mean, std: d.std };
-  const report = await evaluateKnn(backbone, fromIndexedDataset(train, norm), fromIndexedDataset(d.test.length > MONITOR_TEST ? data.subset(d.test, Array.from({ length: MONITOR_TEST }, (_, i) => i)) : d.test, norm), {
+  const report = await evaluateKnn(backbone, fromIndexedDataset(train, norm), fromIndexedDataset(firstItems(d.test, MONITOR_TEST), norm), {
     k: [c.knnK],
     T: c.knnT,
     numClasses: d.train.numClasses,

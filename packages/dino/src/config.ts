@@ -1,5 +1,6 @@
 import { ConfigError, checkChoice, checkInt, checkNumber, type Rng } from '@dino-ts/core';
 import type { Backbone } from '@dino-ts/backbones';
+import { DINO_HEAD_DEFAULTS } from '@dino-ts/head';
 import { DINO_DEFAULTS, TRAINER_DEFAULTS } from './defaults';
 
 /**
@@ -76,8 +77,12 @@ export interface DinoTrainerConfig {
 export type ResolvedDinoTrainerConfig = Required<Omit<DinoTrainerConfig, 'backboneFactory' | 'rng'>> &
   Pick<DinoTrainerConfig, 'backboneFactory' | 'rng'>;
 
-/** Head sizes of the reference DINOHead, repeated here so the trainer config is complete. */
-const HEAD_SIZES = { headNlayers: 3, headHiddenDim: 2048, headBottleneckDim: 256 } as const;
+/** Head sizes default to the head package's (the reference DINOHead), named as the trainer's fields. */
+const HEAD_SIZES = {
+  headNlayers: DINO_HEAD_DEFAULTS.nlayers,
+  headHiddenDim: DINO_HEAD_DEFAULTS.hiddenDim,
+  headBottleneckDim: DINO_HEAD_DEFAULTS.bottleneckDim,
+} as const;
 
 /** Fills in the defaults and validates every field, throwing ConfigError naming the field. */
 export function resolveTrainerConfig(config: DinoTrainerConfig): ResolvedDinoTrainerConfig {
