@@ -2,9 +2,9 @@
  * The `dino` command. Sub-commands: train, eval (knn | linear | attention | video), embed,
  * export, info. Every hyperparameter of the reference is a flag (see `dino train --help`).
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { addSettingFlags, addPresetAndConfigFlags, flagValues } from './flags';
-import { resolveConfig, readConfigFile, PRESETS, DEFAULT_PRESET, ConfigFileError, type TrainConfig } from './config';
+import { resolveConfig, readConfigFile, PRESETS, DEFAULT_PRESET, ConfigFileError, EVAL_BANK, type TrainConfig } from './config';
 import { selectBackend, BackendUnavailableError, BACKEND_CHOICES, type BackendChoice } from './backend';
 import { EXIT } from './train';
 
@@ -57,11 +57,14 @@ export function buildProgram(): Command {
       .option('--backend <name>', `compute backend: ${BACKEND_CHOICES.join(' | ')}`, 'auto')
       .option('--random', 'evaluate a randomly initialised network of the same architecture instead')
       .option('--data <dir>', 'data directory, when the run used one elsewhere')
-      .exitOverride()
-      .action(async (o) => {
+      .exitOverride();
+    if (name === 'knn' || name === 'linear') {
+      sub.option('--bank <n>', `training images used (k-NN memory bank / probe training set); 0: the whole training split, as the reference protocol`, parseBank, EVAL_BANK);
+    }
+    sub.action(async (o) => {
         const backend = await backendFor(o.backend);
         const { runEval } = await import('./eval-commands');
-        process.exitCode = await runEval(name, { dir: o.out, random: Boolean(o.random), backend, data: o.data });
+        process.exitCode = await runEval(name, { dir: o.out, random: Boolean(o.random), backend, data: o.data, bank: o.bank });
       });
     evalCmd.addCommand(sub);
   }
@@ -132,4 +135,10 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`Error: ${(e as Error)?.stack ?? e}\n`);
     return 1;
   }
+}
+
+function parseBank(v: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`--bank needs a whole number of images (0: all), got "${v}".`);
+  return n;
 }

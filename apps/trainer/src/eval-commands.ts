@@ -33,17 +33,17 @@ async function setup(dir: string, random: boolean, dataDir?: string) {
   return { backbone, data, config, label: random ? 'random init' : 'teacher' };
 }
 
-export async function runEval(kind: 'knn' | 'linear' | 'attention' | 'video', o: { dir: string; random: boolean; backend: BackendInfo; data?: string }): Promise<number> {
+export async function runEval(kind: 'knn' | 'linear' | 'attention' | 'video', o: { dir: string; random: boolean; backend: BackendInfo; data?: string; bank?: number }): Promise<number> {
   const { backbone, data, config, label } = await setup(o.dir, o.random, o.data);
   const suffix = o.random ? '-random' : '';
   try {
     if (kind === 'knn') {
-      const report = await knnEval(await frozenFeatures(backbone, data, config.seed), data);
+      const report = await knnEval(await frozenFeatures(backbone, data, config.seed, o.bank), data);
       process.stdout.write(`k-NN (${label}, T=${report.T}, ${report.numTrain} train, ${report.numTest} test):\n`);
       for (const r of report.results) process.stdout.write(`  k=${r.k}: top-1 ${r.top1.toFixed(2)}%${r.top5 !== null ? `, top-5 ${r.top5.toFixed(2)}%` : ''}\n`);
       writeFileAtomic(join(o.dir, `eval-knn${suffix}.json`), JSON.stringify(ev.knnTable(report), null, 2) + '\n');
     } else if (kind === 'linear') {
-      const r = await linearEval(await frozenFeatures(backbone, data, config.seed), data, config.seed);
+      const r = await linearEval(await frozenFeatures(backbone, data, config.seed, o.bank), data, config.seed);
       process.stdout.write(`Linear probe (${label}): top-1 ${r.top1?.toFixed(2)}% (best ${r.bestTop1?.toFixed(2)}%)\n`);
       writeFileAtomic(join(o.dir, `eval-linear${suffix}.json`), JSON.stringify(ev.linearTable(r), null, 2) + '\n');
     } else if (kind === 'attention') {

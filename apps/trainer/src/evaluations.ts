@@ -9,14 +9,13 @@ import * as ev from '@dino-ts/eval';
 import * as data from '@dino-ts/data';
 import type { Dataset } from '@dino-ts/data';
 import { firstItems, limit, type OpenedData } from './datasets';
-
-/** Training images kept as the k-NN memory bank / linear-probe training set. */
-export const EVAL_BANK = 10000;
+import { EVAL_BANK } from './config';
 
 function norm(d: OpenedData) {
   return { mean: d.mean, std: d.std };
 }
 
+/** `size` training images (seeded subset); 0 or more than the split: the whole training split. */
 export function bankOf(d: OpenedData, seed: number, size = EVAL_BANK): Dataset {
   return limit(d.train, size, seed + 11);
 }
@@ -34,8 +33,8 @@ export interface FrozenFeatures {
  * One extraction serves both protocols: the concatenated CLS of the last blocks feed the linear
  * probe, and the last of them (the final-normalised CLS, what `forward` returns) feeds k-NN.
  */
-export async function frozenFeatures(backbone: Backbone, d: OpenedData, seed: number): Promise<FrozenFeatures> {
-  const bank = bankOf(d, seed);
+export async function frozenFeatures(backbone: Backbone, d: OpenedData, seed: number, bankSize = EVAL_BANK): Promise<FrozenFeatures> {
+  const bank = bankOf(d, seed, bankSize);
   const depth = (backbone as { depth?: number }).depth ?? 1;
   const opts = { nLastBlocks: Math.min(4, depth), batchSize: 128 };
   const train = await ev.extractFeatures(backbone, ev.fromIndexedDataset(bank, norm(d)), opts);

@@ -178,6 +178,13 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
   process.on('SIGTERM', sigterm);
   const deadline = c.timeLimit ? Date.now() + c.timeLimit * 60_000 : Infinity;
 
+  if (it === 0 && c.evalEvery > 0) {
+    // The starting point of the k-NN curve: the untrained teacher, so every later number has its
+    // baseline (random ViT features already score well above chance on most data sets).
+    const acc = await knnMonitor(trainer.teacher.backbone, data, c);
+    record({ type: 'knn', iteration: 0, epoch: 0, knnTop1: acc });
+    log(`epoch 0/${c.epochs} (untrained): teacher k-NN top-1 ${(100 * acc).toFixed(1)}% (k=${c.knnK}, held-out)`);
+  }
   const progress = createProgress(stopAt, 'train', { unit: 'img', perUnit: c.batchSize, start: it });
   // The loader's order depends only on (seed, epoch), so a resumed run sees the same batches.
   const loader = new DataLoader(data.train, { batchSize: c.batchSize, seed: c.seed, dropLast: true, prefetch: 1 });

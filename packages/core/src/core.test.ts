@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from './rng';
 import { encodeSafetensors, decodeSafetensors } from './safetensors';
 import { describeBackends, assertClose } from './testing';
-import { ConfigError, checkInt, checkNumber, checkChoice } from './errors';
+import { ConfigError, checkInt, checkNumber, checkChoice, withDefaults } from './errors';
 import { loadParams, variable, paramsToArrays, type Params } from './params';
 
 describe('Rng', () => {
@@ -79,5 +79,14 @@ describeBackends('gradients and params', () => {
     expect(() => loadParams(params, { w: { dtype: 'F32', shape: [4], data: new Float32Array(4) } })).toThrow(/"w" has shape \[4\] but the model expects \[2,2\]/);
     expect(() => loadParams(params, {})).toThrow(/Missing: w/);
     params.get('w')!.dispose();
+  });
+});
+
+describe('withDefaults', () => {
+  it('keeps the default where an option is present but undefined', () => {
+    const d = { dir: '/data', split: 'train' };
+    expect(withDefaults(d, { dir: undefined, split: 'test' })).toEqual({ dir: '/data', split: 'test' });
+    expect(withDefaults(d, undefined)).toEqual(d);
+    expect(d).toEqual({ dir: '/data', split: 'train' });
   });
 });

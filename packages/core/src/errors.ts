@@ -60,3 +60,13 @@ export function checkChoice<T extends string>(param: string, v: string, choices:
     throw new ConfigError(param, v, `must be one of ${choices.map((c) => JSON.stringify(c)).join(', ')}`);
   }
 }
+
+/**
+ * Merges options over defaults, ignoring keys that are present but `undefined`: a caller that
+ * forwards an unset CLI flag (`{ dir: undefined }`) gets the default, not `undefined`.
+ */
+export function withDefaults<D extends object, O extends object>(defaults: D, options: O | undefined): D & O {
+  const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
+  for (const [k, v] of Object.entries(options ?? {})) if (v !== undefined) out[k] = v;
+  return out as D & O;
+}

@@ -30,7 +30,8 @@ const present = existsSync(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz')
 
 describe('Fashion-MNIST', () => {
   it.skipIf(!present)(`loads the Debian files from ${FASHION_MNIST_DIR} (skipped when dataset-fashion-mnist is not installed)`, async () => {
-    const [train, test] = await Promise.all([loadFashionMnist({ split: 'train' }), loadFashionMnist({ split: 'test' })]);
+    // dir: undefined (an unset --data flag forwarded) must mean the default folder.
+    const [train, test] = await Promise.all([loadFashionMnist({ split: 'train', dir: undefined }), loadFashionMnist({ split: 'test' })]);
     expect([train.length, test.length]).toEqual([60000, 10000]);
     expect([train.height, train.width, train.channels, train.numClasses]).toEqual([28, 28, 1, 10]);
     expect(train.classNames).toEqual(FASHION_MNIST_CLASSES);

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { checkChoice } from '@dino-ts/core';
+import { checkChoice, withDefaults } from '@dino-ts/core';
 import { ArrayDataset } from './array-dataset';
 import { DataError } from './errors';
 import { firstExisting, isDirectory } from './files';
@@ -111,7 +111,7 @@ function idxFile(dir: string, prefix: string, kind: 'images-idx3' | 'labels-idx1
  * const test = await loadFashionMnist({ split: 'test', dir: './data/fashion' });
  */
 export async function loadFashionMnist(options: FashionMnistOptions = {}): Promise<ArrayDataset> {
-  const { dir, split } = { ...FASHION_MNIST_DEFAULTS, ...options };
+  const { dir, split } = withDefaults(FASHION_MNIST_DEFAULTS, options);
   checkChoice('split', split, ['train', 'test']);
   if (!isDirectory(dir)) {
     throw new DataError(

@@ -1,4 +1,4 @@
-import { ConfigError, Rng, checkInt } from '@dino-ts/core';
+import { ConfigError, Rng, checkInt, withDefaults } from '@dino-ts/core';
 import { STREAM, hashInts } from './hash';
 import { isSyncDataset, type Batch, type Dataset } from './types';
 
@@ -68,7 +68,7 @@ export class DataLoader {
     readonly dataset: Dataset,
     options: DataLoaderOptions = {},
   ) {
-    const o = { ...LOADER_DEFAULTS, ...options };
+    const o = withDefaults(LOADER_DEFAULTS, options);
     checkInt('batchSize', o.batchSize, 1);
     checkInt('seed', o.seed, 0, 0xffffffff);
     checkInt('prefetch', o.prefetch, 0, 64);

@@ -1,4 +1,4 @@
-import { ConfigError, checkInt } from '@dino-ts/core';
+import { ConfigError, checkInt, withDefaults } from '@dino-ts/core';
 
 /** Configuration of the DINO projection head (reference `DINOHead` in vision_transformer.py). */
 export interface DinoHeadConfig {
@@ -37,7 +37,7 @@ export function resolveHeadConfig(config: DinoHeadConfig): ResolvedDinoHeadConfi
   if (config == null || typeof config !== 'object') {
     throw new ConfigError('config', config, 'must be an object with at least inDim and outDim');
   }
-  const c: ResolvedDinoHeadConfig = { ...DINO_HEAD_DEFAULTS, ...stripUndefined(config) } as ResolvedDinoHeadConfig;
+  const c: ResolvedDinoHeadConfig = withDefaults(DINO_HEAD_DEFAULTS, config) as ResolvedDinoHeadConfig;
   checkInt('inDim', c.inDim, 1);
   checkInt('outDim', c.outDim, 1);
   checkInt('nlayers', c.nlayers, 1);
@@ -49,8 +49,3 @@ export function resolveHeadConfig(config: DinoHeadConfig): ResolvedDinoHeadConfi
   return c;
 }
 
-function stripUndefined<T extends object>(o: T): Partial<T> {
-  const out: Partial<T> = {};
-  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  return out;
-}

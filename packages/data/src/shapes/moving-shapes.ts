@@ -1,4 +1,4 @@
-import { ConfigError, Rng, checkInt, checkNumber } from '@dino-ts/core';
+import { ConfigError, Rng, checkInt, checkNumber, withDefaults } from '@dino-ts/core';
 import { checkIndex } from '../collate';
 import { STREAM, hashInts, mix32 } from '../hash';
 import type { RGB } from './color';
@@ -92,7 +92,7 @@ export class MovingShapesDataset {
   private readonly o: typeof MOVING_SHAPES_DEFAULTS;
 
   constructor(options: MovingShapesOptions = {}) {
-    const o = { ...MOVING_SHAPES_DEFAULTS, ...options };
+    const o = withDefaults(MOVING_SHAPES_DEFAULTS, options);
     checkInt('length', o.length, 0);
     checkInt('size', o.size, 8, 4096);
     checkInt('numFrames', o.numFrames, 1, 10000);

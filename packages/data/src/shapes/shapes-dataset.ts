@@ -1,4 +1,4 @@
-import { ConfigError, Rng, checkInt, checkNumber } from '@dino-ts/core';
+import { ConfigError, Rng, checkInt, checkNumber, withDefaults } from '@dino-ts/core';
 import { STREAM, hashInts } from '../hash';
 import { SyncDatasetBase } from '../sync-dataset';
 import type { DataItem } from '../types';
@@ -98,7 +98,7 @@ export class ShapesDataset extends SyncDatasetBase {
 
   constructor(options: ShapesOptions = {}) {
     super();
-    const o = { ...SHAPES_DEFAULTS, ...options };
+    const o = withDefaults(SHAPES_DEFAULTS, options);
     checkInt('length', o.length, 0);
     checkInt('size', o.size, 4, 4096);
     checkInt('seed', o.seed, 0, 0xffffffff);
