@@ -61,6 +61,8 @@ export const SETTINGS = {
   shapesClasses: [z.number().int().min(2).max(10).default(10), 'shapes: number of object classes (the first N of circle, square, triangle, star, cross, ring, heart, crescent, arrow, hexagon)'],
   shapesClutter: [z.number().min(0).max(1).default(1), 'shapes: background clutter, 0 (plain gradient) to 1 (noise, blobs, lines, patterns)'],
   shapesTextures: [z.string().default('all'), "shapes: object fills, 'all' or a comma list of solid, stripes, dots, gradient, checker"],
+  shapesRotation: [z.number().min(0).max(180).default(180), 'shapes: largest object rotation either way, degrees (180: any orientation)'],
+  shapesPlacement: [z.number().min(0).max(1).default(1), 'shapes: how far objects stray from the centre (1: anywhere they fit, 0: centred)'],
   trainSize: [z.number().int().min(1).optional(), 'use only this many training images'],
   testSize: [z.number().int().min(1).optional(), 'use only this many held-out images for evaluation'],
   // --- run

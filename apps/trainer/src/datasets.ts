@@ -39,6 +39,8 @@ export async function openDatasets(c: TrainConfig): Promise<OpenedData> {
       const look = {
         classes: data.SHAPE_CLASS_NAMES.slice(0, c.shapesClasses),
         clutter: c.shapesClutter,
+        maxRotation: c.shapesRotation,
+        placement: c.shapesPlacement,
         ...(c.shapesTextures === 'all' ? {} : { textures: c.shapesTextures.split(',').map((t) => t.trim()) as data.TextureKind[] }),
       };
       train = new data.ShapesDataset({ length: c.trainSize ?? 10000, size, seed: c.seed * 2 + 1, ...look });

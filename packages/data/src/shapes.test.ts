@@ -203,5 +203,27 @@ describe('ShapesDataset', () => {
     expect(() => new ShapesDataset({ radiusRange: [0.3, 0.2] })).toThrow(/radiusRange/);
     expect(() => new ShapesDataset({ textures: ['plaid' as never] })).toThrow(/textures = "plaid"/);
     expect(() => new ShapesDataset({ length: 5 }).getSync(5)).toThrow(/index = 5.*\[0, 4\]/);
+    expect(() => new ShapesDataset({ maxRotation: 200 })).toThrow(/maxRotation = 200/);
+    expect(() => new ShapesDataset({ placement: -0.1 })).toThrow(/placement = -0.1/);
+  });
+
+  it('maxRotation and placement bound the pose: 0 and 0 give centred, upright objects', () => {
+    const d = new ShapesDataset({ length: 40, size: 32, maxRotation: 0, placement: 0 });
+    for (let i = 0; i < d.length; i++) {
+      const { object } = d.scene(i);
+      expect([object.cx, object.cy, object.angle]).toEqual([0.5, 0.5, 0]);
+    }
+    const some = new ShapesDataset({ length: 200, size: 32, maxRotation: 20, placement: 0.3 });
+    for (let i = 0; i < some.length; i++) {
+      const { object } = some.scene(i);
+      expect(Math.abs(object.angle)).toBeLessThanOrEqual((20 * Math.PI) / 180);
+      const room = 0.3 * (0.5 - object.radius);
+      expect(Math.abs(object.cx - 0.5)).toBeLessThanOrEqual(room + 1e-12);
+      expect(Math.abs(object.cy - 0.5)).toBeLessThanOrEqual(room + 1e-12);
+    }
+    // The defaults are unchanged by the new options: any orientation, anywhere the object fits.
+    const free = new ShapesDataset({ length: 400, size: 32 });
+    const angles = Array.from({ length: free.length }, (_, i) => free.scene(i).object.angle);
+    expect(Math.max(...angles)).toBeGreaterThan(1.8 * Math.PI);
   });
 });

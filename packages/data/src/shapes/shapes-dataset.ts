@@ -31,6 +31,13 @@ export interface ShapesOptions {
   textures?: readonly TextureKind[];
   /** Least RGB distance between the object's main colour and the background behind it. */
   minContrast?: number;
+  /** Largest rotation of the object either way, in degrees (180: any orientation). */
+  maxRotation?: number;
+  /**
+   * How far the object's centre may sit from the image centre, as a fraction of the room left by
+   * its radius (1: anywhere it fits, 0: always centred).
+   */
+  placement?: number;
 }
 
 export const SHAPES_DEFAULTS = {
@@ -42,6 +49,8 @@ export const SHAPES_DEFAULTS = {
   radiusRange: [0.24, 0.4] as readonly [number, number],
   textures: TEXTURE_KINDS as readonly TextureKind[],
   minContrast: 0.35,
+  maxRotation: 180,
+  placement: 1,
   /** Texture period range in the object's unit-disc frame. */
   texturePeriod: [0.45, 0.8] as [number, number],
 };
@@ -104,6 +113,8 @@ export class ShapesDataset extends SyncDatasetBase {
     checkInt('seed', o.seed, 0, 0xffffffff);
     checkNumber('clutter', o.clutter, { min: 0, max: 2 });
     checkNumber('minContrast', o.minContrast, { min: 0, max: 1.5 });
+    checkNumber('maxRotation', o.maxRotation, { min: 0, max: 180 });
+    checkNumber('placement', o.placement, { min: 0, max: 1 });
     if (o.radiusRange.length !== 2 || !(o.radiusRange[0] > 0 && o.radiusRange[0] <= o.radiusRange[1] && o.radiusRange[1] <= 0.5)) {
       throw new ConfigError('radiusRange', [...o.radiusRange], 'must be [min, max] with 0 < min <= max <= 0.5');
     }
@@ -125,7 +136,10 @@ export class ShapesDataset extends SyncDatasetBase {
     this.classNames = [...o.classes];
     this.numClasses = o.classes.length;
     this.name = `shapes${o.size}`;
-    this.opts = { clutter: o.clutter, radiusRange: o.radiusRange, textures: o.textures, minContrast: o.minContrast };
+    this.opts = {
+      clutter: o.clutter, radiusRange: o.radiusRange, textures: o.textures, minContrast: o.minContrast,
+      maxRotation: o.maxRotation, placement: o.placement,
+    };
   }
 
   /** The class of item i: a seeded permutation of the classes in each block of numClasses items. */
@@ -144,9 +158,11 @@ export class ShapesDataset extends SyncDatasetBase {
     const [rmin, rmax] = this.opts.radiusRange;
     const radius = rng.uniform(rmin, rmax);
     // Keep the unit disc inside the image (corners of squares may just touch the border).
-    const cx = rng.uniform(radius, 1 - radius);
-    const cy = rng.uniform(radius, 1 - radius);
-    const angle = rng.uniform(0, 2 * Math.PI);
+    const room = (0.5 - radius) * this.opts.placement;
+    const cx = rng.uniform(0.5 - room, 0.5 + room);
+    const cy = rng.uniform(0.5 - room, 0.5 + room);
+    const turn = (this.opts.maxRotation * Math.PI) / 180;
+    const angle = turn >= Math.PI ? rng.uniform(0, 2 * Math.PI) : rng.uniform(-turn, turn);
     const [c1, c2] = contrastingColors(rng, colorsBehind(background, cx, cy, radius), this.opts.minContrast);
     const texture = randomTexture(rng, this.opts.textures, c1, c2, SHAPES_DEFAULTS.texturePeriod);
     return { background, object: { shape: this.shapeIndex[label], cx, cy, radius, angle, texture }, label };
