@@ -160,6 +160,13 @@ describe('dino CLI: the other commands', () => {
     const knn = dino(['eval', 'knn', '--out', dir, '--backend', 'wasm']);
     expect(knn.code).toBe(0);
     expect(knn.out).toMatch(/k=20: top-1 \d+\.\d+%/);
+    // --bank: a smaller memory bank is used as asked; a bad value is refused by name.
+    const small = dino(['eval', 'knn', '--out', dir, '--backend', 'wasm', '--bank', '16']);
+    expect(small.code).toBe(0);
+    expect(small.out).toMatch(/16 train, 32 test/);
+    const bad = dino(['eval', 'knn', '--out', dir, '--bank', '-3']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toMatch(/--bank needs a whole number of images \(0: all\), got "-3"/);
     const help = dino(['train', '--help']);
     expect(help.code).toBe(0);
     expect(help.out).toMatch(/--teacher-temp <n>[\s\S]*?\(default: 0\.04\)/);
