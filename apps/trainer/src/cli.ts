@@ -62,10 +62,10 @@ export function buildProgram(): Command {
       sub.option('--bank <n>', `training images used (k-NN memory bank / probe training set); 0: the whole training split, as the reference protocol`, parseBank, EVAL_BANK);
     }
     sub.action(async (o) => {
-        const backend = await backendFor(o.backend);
-        const { runEval } = await import('./eval-commands');
-        process.exitCode = await runEval(name, { dir: o.out, random: Boolean(o.random), backend, data: o.data, bank: o.bank });
-      });
+      const backend = await backendFor(o.backend);
+      const { runEval } = await import('./eval-commands');
+      process.exitCode = await runEval(name, { dir: o.out, random: Boolean(o.random), backend, data: o.data, bank: o.bank });
+    });
     evalCmd.addCommand(sub);
   }
   program.addCommand(evalCmd);

@@ -162,6 +162,7 @@ export class ShapesDataset extends SyncDatasetBase {
     const cx = rng.uniform(0.5 - room, 0.5 + room);
     const cy = rng.uniform(0.5 - room, 0.5 + room);
     const turn = (this.opts.maxRotation * Math.PI) / 180;
+    // Any orientation keeps the original [0, 2 pi) draw, so default images stay byte-identical.
     const angle = turn >= Math.PI ? rng.uniform(0, 2 * Math.PI) : rng.uniform(-turn, turn);
     const [c1, c2] = contrastingColors(rng, colorsBehind(background, cx, cy, radius), this.opts.minContrast);
     const texture = randomTexture(rng, this.opts.textures, c1, c2, SHAPES_DEFAULTS.texturePeriod);
