@@ -4,8 +4,8 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync, statSync } from 'node:fs';
+import { tempDir } from '@dino-ts/core/testing';
 import { join, resolve } from 'node:path';
 import { decodeSafetensors } from '@dino-ts/core';
 
@@ -19,7 +19,7 @@ function dino(args: string[], opts: { env?: Record<string, string> } = {}) {
 }
 
 function tmp(): string {
-  return mkdtempSync(join(tmpdir(), 'dino-cli-'));
+  return tempDir('dino-cli-');
 }
 
 function tensorsOf(dir: string) {

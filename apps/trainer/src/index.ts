@@ -3,7 +3,8 @@
  */
 export { main, buildProgram } from './cli';
 export { runTrain, trainerConfig, augmentation, EXIT, type TrainOptions, type TrainResult } from './train';
-export { SETTINGS, PRESETS, TrainConfigSchema, resolveConfig, readConfigFile, type TrainConfig } from './config';
+export { SETTINGS, PRESETS, TrainConfigSchema, resolveConfig, readConfigFile, camel, type TrainConfig } from './config';
+export { openDatasets, type OpenedData } from './datasets';
 export { selectBackend, BACKEND_CHOICES, BackendUnavailableError, type BackendChoice, type BackendInfo } from './backend';
 export { saveCheckpoint, readCheckpoint, hasCheckpoint, type RunState } from './checkpoint';
 export { writeReport, type ReportInput } from './report';

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Rng } from '@dino-ts/core';
-import { DinoTrainer, NonFiniteLossError, type DinoStepMetrics } from '@dino-ts/dino';
+import { DinoTrainer, NonFiniteLossError, collapseSign, describeCollapse, type DinoStepMetrics } from '@dino-ts/dino';
 import { createDinoAugmentation, dinoAugmentConfigForImageSize } from '@dino-ts/augment';
 import { DataLoader } from '@dino-ts/data';
 import type { TrainConfig } from './config';
@@ -215,12 +215,11 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
       record(row);
       progress.update(it, { ep: epoch, loss: m.loss, H: m.teacherEntropy });
 
-      const lnK = Math.log(c.outDim);
-      if (collapseWarned !== epoch && it > itersPerEpoch && (m.teacherEntropy < 0.02 * lnK || (m.kl < 1e-3 && m.loss > 0.95 * lnK))) {
+      const collapse = it > itersPerEpoch ? collapseSign(m, c.outDim) : null;
+      if (collapse && collapseWarned !== epoch) {
         collapseWarned = epoch;
-        const kind = m.teacherEntropy < 0.02 * lnK ? 'one prototype dominates the teacher (entropy ≈ 0)' : 'the teacher output is uniform (loss ≈ ln K, KL ≈ 0)';
         progress.log(
-          `Warning: signs of collapse at iteration ${it}: ${kind}. Remedies from the reference: keep the teacher temperature low ` +
+          `Warning: signs of collapse at iteration ${it}: ${describeCollapse(collapse)}. Remedies from the reference: keep the teacher temperature low ` +
             `(0.04-0.07, with --warmup-teacher-temp-epochs), keep the momentum teacher (--momentum-teacher 0.996+) and centering ` +
             `(--center-momentum 0.9), lower --lr, or raise --out-dim.`,
         );

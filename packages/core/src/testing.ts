@@ -4,8 +4,10 @@
  * PyTorch-reference fixtures.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { readFileSync } from 'node:fs';
-import { describe, beforeAll, beforeEach, afterEach } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, beforeAll, beforeEach, afterEach, afterAll } from 'vitest';
 import './gradients';
 import { decodeSafetensors, type NamedArray } from './safetensors';
 
@@ -121,4 +123,17 @@ export function fx(tensors: Record<string, NamedArray>, key: string): Float32Arr
   const t = tensors[key];
   if (!t) throw new Error(`fixture has no tensor "${key}" (have: ${Object.keys(tensors).slice(0, 10).join(', ')}...)`);
   return t.data as Float32Array;
+}
+
+const tempDirs: string[] = [];
+// Registered when a test file first imports this module, so it runs once that file is done.
+afterAll(() => {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A fresh directory under the OS temp folder, removed when the test file finishes. */
+export function tempDir(prefix = 'dino-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
 }

@@ -1,5 +1,5 @@
-import { mkdirSync, mkdtempSync, writeFileSync, unlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, unlinkSync } from 'node:fs';
+import { tempDir } from '@dino-ts/core/testing';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DataError, loadCifar10, loadCifar100 } from './index';
@@ -37,7 +37,7 @@ function makeCifar10(root: string): { trainLabels: number[]; testLabels: number[
 
 describe('CIFAR', () => {
   it('CIFAR-10: reads all five training batches and the test batch, planar to HWC', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'dino-cifar10-'));
+    const root = tempDir('dino-cifar10-');
     const { trainLabels, testLabels } = makeCifar10(root);
     // Either the extracted folder or its parent.
     const train = await loadCifar10({ dir: root, split: 'train' });
@@ -57,7 +57,7 @@ describe('CIFAR', () => {
   });
 
   it('CIFAR-100: coarse and fine labels from the two label bytes', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'dino-cifar100-'));
+    const root = tempDir('dino-cifar100-');
     const dir = join(root, 'cifar-100-binary');
     mkdirSync(dir);
     writeFileSync(join(dir, 'fine_label_names.txt'), Array.from({ length: 100 }, (_, k) => `fine${k}`).join('\n'));
@@ -77,7 +77,7 @@ describe('CIFAR', () => {
   });
 
   it('names the file and the fix when files are missing or malformed', async () => {
-    const root = mkdtempSync(join(tmpdir(), 'dino-cifar-bad-'));
+    const root = tempDir('dino-cifar-bad-');
     makeCifar10(root);
     const dir = join(root, 'cifar-10-batches-bin');
     await expect(loadCifar10({ dir: join(root, 'absent') })).rejects.toThrow(/folder .*absent does not exist: download https:\/\/www\.cs\.toronto\.edu\/~kriz\/cifar-10-binary\.tar\.gz/);

@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tempDir } from '@dino-ts/core/testing';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -57,7 +57,7 @@ describe('Fashion-MNIST', () => {
   });
 
   it('reads gzipped and raw IDX files alike', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dino-fm-'));
+    const dir = tempDir('dino-fm-');
     const lab = new Uint8Array([3, 1, 4, 1, 5]);
     writeSet(join(dir, 'gz'), 'train', idx(2051, [5, 28, 28], images(5)), idx(2049, [5], lab));
     writeSet(join(dir, 'raw'), 't10k', idx(2051, [5, 28, 28], images(5)), idx(2049, [5], lab), false);
@@ -72,7 +72,7 @@ describe('Fashion-MNIST', () => {
   });
 
   it('names the file and the fix for wrong magic, truncation, count mismatch, bad labels and bad gzip', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dino-fm-bad-'));
+    const dir = tempDir('dino-fm-bad-');
     const cases: [string, Uint8Array, Uint8Array, RegExp][] = [
       ['swapped', idx(2049, [5], new Uint8Array(5)), idx(2051, [5, 28, 28], images(5)), /train-images-idx3-ubyte\.gz has magic number 2049 \(a label file\), expected 2051.*swapped/],
       ['truncated', idx(2051, [5, 28, 28], images(4)), idx(2049, [5], new Uint8Array(5)), /train-images-idx3-ubyte\.gz is truncated: .*needs 3920 data bytes but the file has 3136/],
@@ -95,7 +95,7 @@ describe('Fashion-MNIST', () => {
   });
 
   it('explains how to get the data when the folder or a file is missing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dino-fm-missing-'));
+    const dir = tempDir('dino-fm-missing-');
     await expect(loadFashionMnist({ dir: join(dir, 'nope') })).rejects.toThrow(/does not exist: install .*apt-get install dataset-fashion-mnist.*\{ dir \}/);
     writeSet(dir, 'train', idx(2051, [1, 28, 28], images(1)), idx(2049, [1], new Uint8Array(1)));
     await expect(loadFashionMnist({ dir, split: 'test' })).rejects.toThrow(/t10k-images-idx3-ubyte\.gz \(or t10k-images-idx3-ubyte\) is missing in .*apt-get install dataset-fashion-mnist/);

@@ -1,5 +1,5 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tempDir } from '@dino-ts/core/testing';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -40,7 +40,7 @@ const warnings: string[] = [];
 const warn = (m: string) => warnings.push(m);
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'dino-folder-'));
+  root = tempDir('dino-folder-');
   const classes = join(root, 'classes');
   mkdirSync(join(classes, 'apples'), { recursive: true });
   mkdirSync(join(classes, 'bananas', 'nested'), { recursive: true });
@@ -194,7 +194,7 @@ describe('ImageFolderDataset', () => {
 
 describe('ImageFolderDataset when files vanish', () => {
   it('gives up with one clear error after a few unreadable files in a row', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'dino-folder-vanish-'));
+    const dir = tempDir('dino-folder-vanish-');
     for (let i = 0; i < 10; i++) await solid(join(dir, `${i}.png`), 4, 4, [i, i, i], 'png');
     const local: string[] = [];
     const ds = await ImageFolderDataset.open(dir, { size: 4, verify: 'header', cacheBytes: 0, warn: (m) => local.push(m) });

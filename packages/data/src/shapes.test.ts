@@ -1,10 +1,9 @@
-import { mkdtempSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@dino-ts/core';
-import { useBackend } from '@dino-ts/core/testing';
+import { tempDir, useBackend } from '@dino-ts/core/testing';
 import { SHAPE_CLASS_NAMES, ShapesDataset } from './index';
 import { knnAccuracy } from './knn.testutil';
 
@@ -187,7 +186,7 @@ describe('ShapesDataset', () => {
       const r0 = Math.floor(i / cols) * s, c0 = (i % cols) * s;
       for (let y = 0; y < s; y++) grid.set(image.subarray(y * s * 3, (y + 1) * s * 3), ((r0 + y) * cols * s + c0) * 3);
     }
-    const dir = mkdtempSync(join(tmpdir(), 'dino-data-grid-'));
+    const dir = tempDir('dino-data-grid-');
     const file = join(dir, 'shapes-grid.png');
     await sharp(grid, { raw: { width: cols * s, height: rows * s, channels: 3 } }).png().toFile(file);
     expect(existsSync(file)).toBe(true);

@@ -29,6 +29,7 @@ export { DINO_DEFAULTS, ADAMW_DEFAULTS, TRAINER_DEFAULTS, CLIP_EPS } from './def
 export { linspace, cosineScheduler, teacherTempSchedule, scheduleAt } from './schedules';
 export { DinoLoss, type DinoLossConfig, type DinoLossOutput } from './loss';
 export { emaUpdate } from './ema';
+export { collapseSign, describeCollapse, DOMINANT_ENTROPY, UNIFORM_ENTROPY, type CollapseKind } from './collapse';
 export { AdamW, paramGroups, type AdamWOptions, type AdamWStepOptions } from './adamw';
 export { clipGradients, cancelGradientsLastLayer } from './clip';
 export { namedGrads, accumulateGrads, disposeGrads, type Grads } from './grads';

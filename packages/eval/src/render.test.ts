@@ -1,10 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShapeError } from '@dino-ts/core';
-import { describeBackends } from '@dino-ts/core/testing';
+import { describeBackends, tempDir } from '@dino-ts/core/testing';
 import { colormap } from './colormap';
 import { encodePng } from './png';
 import { enlarge, heatmapImage, imageGrid, maskOverlay, toRgbImage } from './render';
@@ -69,7 +68,7 @@ describeBackends('attention visualization', () => {
     const gallery = attentionGallery(vis, { padding: 0 });
     // Per row: image, mean heat map, 2 head heat maps, mean mask, 2 head masks.
     expect([gallery.width, gallery.height]).toEqual([7 * 24, 2 * 16]);
-    const dir = mkdtempSync(join(tmpdir(), 'dino-eval-'));
+    const dir = tempDir('dino-eval-');
     try {
       await saveAttentionVisualization(dir, vis[0]);
       expect(readdirSync(dir).sort()).toEqual(

@@ -1,13 +1,21 @@
 #!/usr/bin/python3
 """The reference DINO training loop (facebookresearch/dino's own modules: VisionTransformer,
-DINOHead, DINOLoss, MultiCropWrapper, schedules, AdamW groups, EMA) on Fashion-MNIST, with the
-teacher's weighted k-NN (eval_knn.knn_classifier) before training and after each epoch.
+DINOHead, DINOLoss, MultiCropWrapper, schedules, AdamW groups, EMA) on Fashion-MNIST or on the
+images of any dino-ts preset, with the teacher's weighted k-NN (eval_knn.knn_classifier) before
+training and after each epoch.
 
 It answers one question: does the reference, run with the same small-data settings as a dino-ts
 preset, learn as fast (or as slowly) as dino-ts does? Usage (Debian python3-torch):
 
-  DINO_REF=path/to/dino /usr/bin/python3 scripts/reference/train_dino_fmnist.py \
+  DINO_REF=path/to/dino /usr/bin/python3 scripts/reference/train_dino_reference.py \
       --train-size 12800 --epochs 2 --embed-dim 64 --depth 2 --heads 2 --out-dim 1024
+
+On the shapes preset's own images (written by export-data.mjs), with the preset's settings:
+
+  node scripts/reference/export-data.mjs /tmp/shapes --preset shapes
+  DINO_REF=path/to/dino /usr/bin/python3 scripts/reference/train_dino_reference.py --npy /tmp/shapes \
+      --epochs 3 --batch 32 --lr 0.004 --depth 4 --heads 4 --out-dim 256 --hidden-dim 256 \
+      --bottleneck-dim 64 --local-size 16 --drop-path 0
 
 Prints one JSON line per k-NN evaluation."""
 import argparse
@@ -16,6 +24,7 @@ import json
 import math
 import os
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -33,6 +42,9 @@ from eval_knn import knn_classifier  # noqa: E402
 
 p = argparse.ArgumentParser()
 p.add_argument("--data", default="/usr/share/datasets/fashion-mnist")
+p.add_argument("--npy", help="a folder written by export-data.mjs (instead of Fashion-MNIST)")
+p.add_argument("--bank", type=int, default=2048, help="k-NN memory bank size (0: the whole training split)")
+p.add_argument("--test", type=int, default=1000, help="held-out images scored by the k-NN")
 p.add_argument("--train-size", type=int, default=12800)
 p.add_argument("--epochs", type=int, default=2)
 p.add_argument("--batch", type=int, default=64)
@@ -58,7 +70,10 @@ p.add_argument("--seed", type=int, default=0)
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 # The reference's DINOLoss all-reduces its center: a one-process group makes that the identity.
-torch.distributed.init_process_group("gloo", init_method="tcp://127.0.0.1:29517", rank=0, world_size=1)
+# A file store, not a TCP port, so several runs can go side by side.
+_store = tempfile.NamedTemporaryFile(prefix="dino-ref-pg-", delete=False).name
+os.unlink(_store)
+torch.distributed.init_process_group("gloo", init_method=f"file://{_store}", rank=0, world_size=1)
 torch.manual_seed(a.seed)
 np.random.seed(a.seed)
 
@@ -69,38 +84,48 @@ def idx(name):
     return np.frombuffer(raw, np.uint8, offset=16 if "images" in name else 8)
 
 
-train_x = idx("train-images-idx3-ubyte.gz").reshape(-1, 28, 28)
-train_y = idx("train-labels-idx1-ubyte.gz")
-test_x = idx("t10k-images-idx3-ubyte.gz").reshape(-1, 28, 28)
-test_y = idx("t10k-labels-idx1-ubyte.gz")
+if a.npy:
+    load = lambda name: np.load(os.path.join(a.npy, name))
+    train_x, train_y, test_x, test_y = load("train_x.npy"), load("train_y.npy"), load("test_x.npy"), load("test_y.npy")
+    with open(os.path.join(a.npy, "stats.json")) as f:
+        stats = json.load(f)
+    MEAN, STD = tuple(stats["mean"]), tuple(stats["std"])
+else:
+    train_x = idx("train-images-idx3-ubyte.gz").reshape(-1, 28, 28)
+    train_y = idx("train-labels-idx1-ubyte.gz")
+    test_x = idx("t10k-images-idx3-ubyte.gz").reshape(-1, 28, 28)
+    test_y = idx("t10k-labels-idx1-ubyte.gz")
+    MEAN, STD = (0.2860,), (0.3530,)
+size = train_x.shape[1]
+chans = 1 if train_x.ndim == 3 else train_x.shape[3]
+mode = "L" if chans == 1 else "RGB"
 rng = np.random.default_rng(a.seed)
 sub = rng.permutation(len(train_x))[: a.train_size]
-bank = rng.permutation(len(train_x))[:2048]
-MEAN, STD = 0.2860, 0.3530
-s = 28 / 224  # blur radii scaled to the image size, as dino-ts does
-norm = transforms.Compose([transforms.ToTensor(), transforms.Normalize((MEAN,), (STD,))])
+bank = rng.permutation(len(train_x))[: (a.bank or len(train_x))]
+s = size / 224  # blur radii scaled to the image size, as dino-ts does
+norm = transforms.Compose([transforms.ToTensor(), transforms.Normalize(MEAN, STD)])
 jitter = transforms.Compose([
     transforms.RandomHorizontalFlip(p=0.5),
     transforms.RandomApply([transforms.ColorJitter(0.4, 0.4, 0.2, 0.1)], p=0.8),
     transforms.RandomGrayscale(p=0.2),
 ])
-g1 = transforms.Compose([transforms.RandomResizedCrop(28, scale=tuple(a.global_scale), interpolation=transforms.InterpolationMode.BICUBIC), jitter,
+g1 = transforms.Compose([transforms.RandomResizedCrop(size, scale=tuple(a.global_scale), interpolation=transforms.InterpolationMode.BICUBIC), jitter,
                          utils.GaussianBlur(1.0, 0.1 * s, 2 * s), norm])
-g2 = transforms.Compose([transforms.RandomResizedCrop(28, scale=tuple(a.global_scale), interpolation=transforms.InterpolationMode.BICUBIC), jitter,
+g2 = transforms.Compose([transforms.RandomResizedCrop(size, scale=tuple(a.global_scale), interpolation=transforms.InterpolationMode.BICUBIC), jitter,
                          utils.GaussianBlur(0.1, 0.1 * s, 2 * s), utils.Solarization(0.2), norm])
 loc = transforms.Compose([transforms.RandomResizedCrop(a.local_size, scale=tuple(a.local_scale), interpolation=transforms.InterpolationMode.BICUBIC), jitter,
                           utils.GaussianBlur(0.5, 0.1 * s, 2 * s), norm])
 
 
 def crops(batch):
-    imgs = [Image.fromarray(x, "L") for x in batch]
+    imgs = [Image.fromarray(x, mode) for x in batch]
     views = [torch.stack([g1(i) for i in imgs]), torch.stack([g2(i) for i in imgs])]
     views += [torch.stack([loc(i) for i in imgs]) for _ in range(a.local_crops)]
     return views
 
 
 def vit(dp):
-    return vits.VisionTransformer(img_size=[28], patch_size=a.patch, in_chans=1, embed_dim=a.embed_dim, depth=a.depth,
+    return vits.VisionTransformer(img_size=[size], patch_size=a.patch, in_chans=chans, embed_dim=a.embed_dim, depth=a.depth,
                                   num_heads=a.heads, mlp_ratio=4, qkv_bias=True, drop_path_rate=dp,
                                   norm_layer=lambda d: nn.LayerNorm(d, eps=1e-6))
 
@@ -113,7 +138,7 @@ for q in teacher.parameters():
 ncrops = 2 + a.local_crops
 loss_fn = DINOLoss(a.out_dim, ncrops, 0.04, a.teacher_temp, 0, a.epochs)
 opt = torch.optim.AdamW(utils.get_params_groups(student))
-ipe = a.train_size // a.batch
+ipe = len(sub) // a.batch
 lr_s = utils.cosine_scheduler(a.lr * a.batch / 256, 1e-6, a.epochs, ipe, warmup_epochs=1)
 wd_s = utils.cosine_scheduler(0.04, 0.4, a.epochs, ipe)
 m_s = utils.cosine_scheduler(a.momentum, 1, a.epochs, ipe)
@@ -122,10 +147,10 @@ m_s = utils.cosine_scheduler(a.momentum, 1, a.epochs, ipe)
 @torch.no_grad()
 def knn(epoch, seconds):
     teacher.eval()
-    f = lambda xs: F.normalize(torch.cat([teacher.backbone(torch.stack([norm(Image.fromarray(x, "L")) for x in xs[i:i + 256]]))
+    f = lambda xs: F.normalize(torch.cat([teacher.backbone(torch.stack([norm(Image.fromarray(x, mode)) for x in xs[i:i + 256]]))
                                           for i in range(0, len(xs), 256)]), dim=1)
-    tr, te = f(train_x[bank]), f(test_x[:1000])
-    top1, _ = knn_classifier(tr, torch.from_numpy(train_y[bank].astype(np.int64)), te, torch.from_numpy(test_y[:1000].astype(np.int64)), 20, 0.07, 10)
+    tr, te = f(train_x[bank]), f(test_x[: a.test])
+    top1, _ = knn_classifier(tr, torch.from_numpy(train_y[bank].astype(np.int64)), te, torch.from_numpy(test_y[: a.test].astype(np.int64)), 20, 0.07, 10)
     print(json.dumps({"impl": "pytorch-reference", "epoch": epoch, "knn_top1": round(top1, 2), "seconds": round(seconds, 1)}), flush=True)
 
 
