@@ -173,3 +173,32 @@ describe('dino CLI: the other commands', () => {
     expect(help.out).toMatch(/--momentum-teacher <n>/);
   });
 });
+
+describe('dino CLI: a convnet backbone', () => {
+  it('trains resnet18, keeps its BatchNorm statistics, reports without attention, and evaluates from the checkpoint', () => {
+    const dir = tmp();
+    const r = dino(['train', ...TINY.filter((a) => a !== '--no-report'), '--arch', 'resnet18', '--resnet-width', '4', '--max-iterations', '2', '--out', dir]);
+    expect(r.code).toBe(0);
+    const t = tensorsOf(dir);
+    // Reference state-dict names, running statistics of student and teacher included.
+    for (const who of ['student', 'teacher']) {
+      expect(Object.keys(t)).toContain(`${who}.backbone.conv1.weight`);
+      expect(Object.keys(t)).toContain(`${who}.backbone.bn1.running_mean`);
+    }
+    // The teacher's BatchNorm ran in train mode (as the reference's): its statistics moved.
+    expect(Array.from(t['teacher.backbone.bn1.running_mean'].data).some((v) => v !== 0)).toBe(true);
+    const evaluation = JSON.parse(readFileSync(join(dir, 'evaluation.json'), 'utf8')) as { comparison: { measure: string }[] };
+    const measures = evaluation.comparison.map((row) => row.measure);
+    expect(measures.some((m) => m.startsWith('k-NN'))).toBe(true);
+    expect(measures.some((m) => m.startsWith('video segmentation'))).toBe(true);
+    expect(measures.some((m) => m.includes('Jaccard'))).toBe(false);
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toMatch(/resnet18 is a convnet, so this run has no attention maps/);
+    expect(existsSync(join(dir, 'attention.png'))).toBe(false);
+    const knn = dino(['eval', 'knn', '--out', dir, '--backend', 'wasm']);
+    expect(knn.code).toBe(0);
+    expect(knn.out).toMatch(/k=20: top-1 \d+\.\d+%/);
+    const att = dino(['eval', 'attention', '--out', dir, '--backend', 'wasm']);
+    expect(att.code).not.toBe(0);
+    expect(att.err).toMatch(/has no self-attention: attention maps and their masks need a ViT backbone/);
+  });
+});

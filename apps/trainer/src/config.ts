@@ -13,12 +13,13 @@ const pair = z.tuple([z.number(), z.number()]);
 /** One entry per setting: the schema (with default) and the help text. */
 export const SETTINGS = {
   // --- model (reference: --arch, --patch_size, --out_dim, --norm_last_layer, --use_bn_in_head, --drop_path_rate)
-  arch: [z.string().default('vit_small'), "backbone: vit_tiny | vit_small | vit_base | vit (free sizes below) | any registered name"],
+  arch: [z.string().default('vit_small'), "backbone: vit_tiny | vit_small | vit_base | vit (free sizes below) | resnet18 | resnet34 | any registered name"],
   patchSize: [z.number().int().min(1).default(16), 'ViT patch size in pixels'],
   embedDim: [z.number().int().min(1).default(192), "width of the 'vit' backbone"],
   depth: [z.number().int().min(1).default(6), "number of blocks of the 'vit' backbone"],
   numHeads: [z.number().int().min(1).default(3), "attention heads of the 'vit' backbone"],
   dropPathRate: [z.number().min(0).max(0.99).default(0.1), 'stochastic depth rate of the student'],
+  resnetWidth: [z.number().int().min(1).default(64), 'channels of the first stage of a resnet18 / resnet34 backbone (torchvision: 64)'],
   outDim: [z.number().int().min(1).default(65536), 'K, the dimension of the DINO head output'],
   hiddenDim: [z.number().int().min(1).default(2048), 'hidden width of the head MLP'],
   bottleneckDim: [z.number().int().min(1).default(256), 'bottleneck width of the head before the last layer'],

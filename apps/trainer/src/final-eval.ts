@@ -9,6 +9,7 @@ import type { BackendInfo } from './backend';
 import type { ComparisonRow, MetricRow, ReportInput } from './report';
 import { writeReport } from './report';
 import { backboneFor } from './model';
+import * as ev from '@dino-ts/eval';
 import { frozenFeatures, knnEval, linearEval, jaccardEval, videoEval, attentionGalleryPng, neighboursPng } from './evaluations';
 import { versions } from './versions';
 import { writeFileAtomic } from './atomic';
@@ -49,26 +50,31 @@ export async function finalEvaluation(input: FinalEvalInput): Promise<string> {
     rows.push({ measure: 'linear probe top-1', trained: (lt.bestTop1 ?? 0) / 100, random: (lr.bestTop1 ?? 0) / 100, unit: 'percent', note: 'frozen CLS of the last blocks, one linear layer, SGD momentum 0.9, cosine schedule (best epoch)' });
     results.linear = { trained: { top1: lt.top1, bestTop1: lt.bestTop1 }, random: { top1: lr.top1, bestTop1: lr.bestTop1 } };
 
-    let gallery: Buffer | null = null, galleryRandom: Buffer | null = null;
-    if (data.hasMasks) {
+    // Attention maps need self-attention (a ViT); a convnet backbone has k-NN, the linear probe
+    // and label propagation (its feature map stands in for the patch tokens).
+    const attention = ev.hasSelfAttention(teacher);
+    if (data.hasMasks && attention) {
       const [jt, jr] = await both('attention masks', (b) => jaccardEval(b, data));
       rows.push({ measure: 'attention Jaccard, best head', trained: jt.bestHeadJaccard, random: jr.bestHeadJaccard, unit: 'percent', note: `last-block CLS attention, 60% mass, vs object masks; head ${jt.bestHead} (trained), ${jr.bestHead} (random)` });
       rows.push({ measure: 'attention Jaccard, mean of heads', trained: jt.meanHeads, random: jr.meanHeads, unit: 'percent', note: 'mask of the head-averaged attention map' });
       results.jaccard = { trained: { perHead: jt.perHead, meanHeads: jt.meanHeads, bestHead: jt.bestHead }, random: { perHead: jr.perHead, meanHeads: jr.meanHeads, bestHead: jr.bestHead } };
-      if (data.channels === 3 && c.dataset === 'shapes') {
-        const [vt, vr] = await both('video label propagation', (b) => videoEval(b, data, c.seed));
-        rows.push({ measure: 'video segmentation J&F mean', trained: vt['J&F-Mean'], random: vr['J&F-Mean'], unit: 'percent', note: 'moving shapes, label propagation (top-5, T 0.1, 7 context frames, neighbourhood 12)' });
-        results.video = { trained: vt, random: vr };
-      }
     }
-    gallery = await attentionGalleryPng(teacher, data);
-    galleryRandom = await attentionGalleryPng(random, data);
-    const pictures: ReportInput['pictures'] = [
-      { name: 'Attention of the trained teacher', file: 'attention.png', caption: 'per row: input, head-mean attention, each head; then the 60%-mass masks (head mean, each head)', png: gallery },
-      { name: 'Attention of the random-init network', file: 'attention-random.png', caption: 'the same images through the untrained network of the same architecture', png: galleryRandom },
+    if (data.hasMasks && data.channels === 3 && c.dataset === 'shapes') {
+      const [vt, vr] = await both('video label propagation', (b) => videoEval(b, data, c.seed));
+      rows.push({ measure: 'video segmentation J&F mean', trained: vt['J&F-Mean'], random: vr['J&F-Mean'], unit: 'percent', note: 'moving shapes, label propagation (top-5, T 0.1, 7 context frames, neighbourhood 12)' });
+      results.video = { trained: vt, random: vr };
+    }
+    const pictures: ReportInput['pictures'] = [];
+    if (attention) {
+      pictures.push(
+        { name: 'Attention of the trained teacher', file: 'attention.png', caption: 'per row: input, head-mean attention, each head; then the 60%-mass masks (head mean, each head)', png: await attentionGalleryPng(teacher, data) },
+        { name: 'Attention of the random-init network', file: 'attention-random.png', caption: 'the same images through the untrained network of the same architecture', png: await attentionGalleryPng(random, data) },
+      );
+    }
+    pictures.push(
       { name: 'Nearest neighbours (trained teacher)', file: 'neighbours.png', caption: 'first column: held-out query; then its nearest training images by cosine similarity (green: same class, red: other)', png: await neighboursPng(data, ft.bank, kt.neighbors!) },
       { name: 'Nearest neighbours (random init)', file: 'neighbours-random.png', caption: 'the same queries with the untrained network', png: await neighboursPng(data, fr.bank, kr.neighbors!) },
-    ];
+    );
     log(`Evaluation took ${((Date.now() - t0) / 1000).toFixed(0)} s.`);
     for (const r of rows) log(`  ${r.measure}: trained ${(100 * r.trained).toFixed(1)}%, random ${(100 * r.random).toFixed(1)}%`);
     writeFileAtomic(join(input.out, 'evaluation.json'), JSON.stringify({ comparison: rows, results }, null, 2) + '\n');
@@ -83,7 +89,9 @@ export async function finalEvaluation(input: FinalEvalInput): Promise<string> {
       timing: input.timing,
       versions: versions(input.backend),
       notes: [
-        'Emerging property 1 (segmentation): the CLS attention of the last block of the self-supervised teacher concentrates on the object; its 60%-mass mask is compared with the true object mask (Jaccard).',
+        attention
+          ? 'Emerging property 1 (segmentation): the CLS attention of the last block of the self-supervised teacher concentrates on the object; its 60%-mass mask is compared with the true object mask (Jaccard).'
+          : `Emerging property 1 (segmentation) is read from a ViT's CLS attention; ${c.arch} is a convnet, so this run has no attention maps (label propagation still uses its feature map).`,
         'Emerging property 2 (k-NN): the frozen teacher features classify held-out images by a weighted vote of their nearest training images, without any label used in training.',
       ],
     });

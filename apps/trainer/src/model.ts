@@ -29,9 +29,12 @@ export interface LoadedTeacher {
 export function loadTeacher(dir: string): LoadedTeacher {
   const { state, run } = readCheckpoint(dir);
   const weights = part(state.tensors, 'teacher.backbone.');
-  const patch = weights['patch_embed.proj.weight'];
-  const channels = patch ? patch.shape[1] : 3;
+  // The first convolution's input channels: a ViT's patch embedding or a ResNet's stem.
+  const first = weights['patch_embed.proj.weight'] ?? weights['conv1.weight'];
+  const channels = first ? first.shape[1] : 3;
   const backbone = backboneFor(run, channels, run.config.globalCropsSize ?? run.config.imageSize);
-  loadParams(backbone.params(), weights, { source: `${dir}/checkpoint.safetensors (teacher.backbone)` });
+  // Parameters and, for a convnet, its BatchNorm running statistics.
+  const variables = new Map([...backbone.params(), ...(backbone.buffers?.() ?? new Map())]);
+  loadParams(variables, weights, { source: `${dir}/checkpoint.safetensors (teacher.backbone)` });
   return { backbone, run, tensors: state.tensors };
 }

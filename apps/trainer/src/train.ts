@@ -29,10 +29,19 @@ export interface TrainResult {
 /** Exit codes: 0 done, 2 bad input, 3 non-finite loss, 130 interrupted (checkpoint saved). */
 export const EXIT = { ok: 0, badInput: 2, nonFinite: 3, interrupted: 130 } as const;
 
+/** The registered convnets (torchvision names). */
+export function isResNet(arch: string): boolean {
+  return /^resnet(\d+)?$/.test(arch);
+}
+
 /** The DinoTrainer configuration for a run (shared by train, eval and export). */
 export function trainerConfig(c: TrainConfig, d: { channels: number; imageSize: number }, itersPerEpoch: number) {
   const globalSize = c.globalCropsSize ?? d.imageSize;
-  const backboneOptions: Record<string, unknown> = { imgSize: globalSize, patchSize: c.patchSize, inChans: d.channels };
+  const backboneOptions: Record<string, unknown> = isResNet(c.arch)
+    ? // Images under 96 px take the CIFAR-style 3x3 stride-1 stem: torchvision's 7x7/2 stem and
+      // max-pool would leave a 1x1 feature map at 32 px.
+      { inChans: d.channels, width: c.resnetWidth, smallInput: globalSize < 96 }
+    : { imgSize: globalSize, patchSize: c.patchSize, inChans: d.channels };
   if (c.arch === 'vit') Object.assign(backboneOptions, { embedDim: c.embedDim, depth: c.depth, numHeads: c.numHeads });
   return {
     itersPerEpoch,

@@ -97,8 +97,9 @@ describe('ResNet configuration and errors', () => {
     net.dispose();
   });
 
-  it('getLastSelfAttention throws a clear error', () => {
+  it('says it has no self-attention, and getLastSelfAttention throws a clear error', () => {
     const net = new ResNet(small);
+    expect(net.hasSelfAttention).toBe(false);
     expect(() => net.getLastSelfAttention()).toThrow(/no self-attention/);
     net.dispose();
   });

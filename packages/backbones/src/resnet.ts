@@ -64,6 +64,7 @@ export class ResNet implements Backbone {
   /** Total stride: 32 with the ImageNet stem, 8 with the small-input stem. */
   readonly patchSize: number;
   readonly inChans: number;
+  readonly hasSelfAttention = false;
 
   private readonly stem: { conv: Conv; bn: BatchNormState };
   private readonly stages: BasicBlock[][] = [];

@@ -30,6 +30,11 @@ export interface Backbone extends HasParams {
   readonly patchSize: number;
   /** Number of input channels. */
   readonly inChans: number;
+  /**
+   * Whether `getLastSelfAttention` works (ViTs). False for convnets; absent (older or third-party
+   * backbones) is read as true. Evaluations built on attention maps skip backbones without it.
+   */
+  readonly hasSelfAttention?: boolean;
   /** The feature DINO trains on (CLS token): [B, embedDim]. */
   forward(x: tf.Tensor4D, opts?: ForwardOptions): tf.Tensor2D;
   /** CLS and patch tokens after the final norm. */

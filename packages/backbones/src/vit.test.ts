@@ -46,6 +46,7 @@ describeBackends('VisionTransformer behaviour', () => {
       const f = vit.forwardFeatures(y);
       tf.dispose([f.cls, f.patchTokens]);
       tf.dispose(vit.getIntermediateLayers(x, 2));
+      expect(vit.hasSelfAttention).toBe(true);
       tf.dispose(vit.getLastSelfAttention(y));
       tf.dispose(vit.interpolatePosEncoding(16, 16));
       tf.dispose(vit.interpolatePosEncoding(8, 12));

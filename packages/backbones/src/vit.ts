@@ -69,6 +69,7 @@ export class VisionTransformer implements Backbone {
   readonly embedDim: number;
   readonly patchSize: number;
   readonly inChans: number;
+  readonly hasSelfAttention = true;
   readonly depth: number;
   readonly numHeads: number;
 

@@ -72,9 +72,13 @@ export class MultiCropNetwork implements HasParams {
     return mergeParams(prefixParams('backbone', this.backbone.params()), prefixParams('head', this.head.params()));
   }
 
-  /** Non-trainable state (BatchNorm running statistics of the head), prefixed `head.`. */
+  /**
+   * Non-trainable state: BatchNorm running statistics of a convnet backbone (`backbone.`) and of
+   * a BatchNorm head (`head.`), so checkpoints keep them and the teacher starts from the
+   * student's.
+   */
   buffers(): Params {
-    return prefixParams('head', this.head.buffers());
+    return mergeParams(prefixParams('backbone', this.backbone.buffers?.() ?? new Map()), prefixParams('head', this.head.buffers()));
   }
 
   /** Backbone features of all crops, [sum of batches, embedDim], one backbone pass per resolution. */

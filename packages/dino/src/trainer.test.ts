@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { it, expect } from 'vitest';
 import { ConfigError, ShapeError, Rng, encodeSafetensors, decodeSafetensors } from '@dino-ts/core';
 import { describeBackends } from '@dino-ts/core/testing';
-import { VisionTransformer } from '@dino-ts/backbones';
+import { ResNet, VisionTransformer } from '@dino-ts/backbones';
 import { DinoTrainer, NonFiniteLossError } from './trainer';
 import type { DinoTrainerConfig } from './config';
 
@@ -51,6 +51,25 @@ describeBackends('DinoTrainer', () => {
       trainer.dispose();
     });
   }
+
+  it('a convnet backbone: BatchNorm statistics are in the state, start equal, and the teacher advances its own', async () => {
+    const trainer = new DinoTrainer(tinyConfig({
+      backboneFactory: ({ seed }) => new ResNet({ layers: [1, 1, 1, 1], width: 4, smallInput: true, seed }),
+    }));
+    const before = await snapshot(trainer);
+    const key = 'backbone.bn1.running_mean';
+    expect(before.has(`student.${key}`) && before.has(`teacher.${key}`)).toBe(true);
+    expect(Array.from(before.get(`teacher.${key}`)!)).toEqual(Array.from(before.get(`student.${key}`)!));
+    const crops = tinyCrops(new Rng(4));
+    await trainer.step(crops, 0);
+    tf.dispose(crops);
+    const after = await snapshot(trainer);
+    // Both ran BatchNorm in train mode (the reference's teacher is never put in eval mode), on
+    // different inputs (the teacher sees the global crops only), so the statistics moved apart.
+    for (const who of ['student', 'teacher']) expect(after.get(`${who}.${key}`)).not.toEqual(before.get(`${who}.${key}`));
+    expect(after.get(`teacher.${key}`)).not.toEqual(after.get(`student.${key}`));
+    trainer.dispose();
+  });
 
   it('reports the scheduled values and monitoring numbers', async () => {
     const trainer = new DinoTrainer(tinyConfig({ warmupTeacherTemp: 0.02, teacherTemp: 0.06, warmupTeacherTempEpochs: 2 }));

@@ -89,6 +89,8 @@ export class DinoTrainer {
   readonly config: ResolvedDinoTrainerConfig;
   readonly student: MultiCropNetwork;
   readonly teacher: MultiCropNetwork;
+  /** Convnet teachers run BatchNorm in train mode, as the reference's teacher does. */
+  private readonly teacherBackboneTrains: boolean;
   readonly dinoLoss: DinoLoss;
   readonly optimizer: AdamW;
   /** Per-iteration schedules (reference utils.cosine_scheduler). */
@@ -125,6 +127,7 @@ export class DinoTrainer {
     // Teacher and student start with the same weights (and BatchNorm buffers).
     copyParams(this.teacherParams, this.studentParams);
     copyParams(this.teacher.buffers(), this.student.buffers());
+    this.teacherBackboneTrains = (teacherBackbone.buffers?.().size ?? 0) > 0;
 
     this.dinoLoss = new DinoLoss({
       outDim: c.outDim,
@@ -234,10 +237,12 @@ export class DinoTrainer {
   private forwardBackward(crops: tf.Tensor4D[], epoch: number) {
     const nTerms = this.dinoLoss.nLossTerms;
     const teacherOut = tf.tidy(() =>
-      // The reference keeps its teacher in train mode: no drop path (rate 0), but a BatchNorm
-      // head normalises with batch statistics (over all rows: only the backbone is sliced).
+      // The reference keeps its teacher in train mode: no drop path (rate 0), but BatchNorm
+      // (a convnet backbone's, a BatchNorm head's over all rows) normalises with batch statistics
+      // and advances the teacher's own running statistics. A ViT's train mode differs only by
+      // drop path, so it runs in eval mode.
       this.teacher.apply(crops.slice(0, 2), {
-        training: false,
+        training: this.teacherBackboneTrains,
         headTraining: this.config.useBnInHead,
         maxImagesPerPass: this.config.microBatch,
       }),

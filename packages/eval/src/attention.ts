@@ -15,6 +15,11 @@ export interface AttentionMaps {
   mean: tf.Tensor3D;
 }
 
+/** Whether the backbone has self-attention maps to read (ViTs; not convnets). */
+export function hasSelfAttention(backbone: Backbone): boolean {
+  return backbone.hasSelfAttention !== false;
+}
+
 /** Patch grid [rows, cols] of an image of height x width (the reference crops to a multiple). */
 export function patchGrid(backbone: Backbone, height: number, width: number): [number, number] {
   return [Math.floor(height / backbone.patchSize), Math.floor(width / backbone.patchSize)];
@@ -25,6 +30,9 @@ export function patchGrid(backbone: Backbone, height: number, width: number): [n
  * const { perHead, mean } = attentionMaps(vit, images); // [B, 6, 14, 14], [B, 14, 14]
  */
 export function attentionMaps(backbone: Backbone, images: tf.Tensor4D): AttentionMaps {
+  if (!hasSelfAttention(backbone)) {
+    throw new Error(`${backbone.name} has no self-attention: attention maps and their masks need a ViT backbone (k-NN, the linear probe and label propagation work with any backbone).`);
+  }
   const [b, H, W] = images.shape;
   const [h, w] = patchGrid(backbone, H, W);
   return tf.tidy(() => {

@@ -6,7 +6,7 @@ import { expect, it } from 'vitest';
 import { Rng } from '@dino-ts/core';
 import { assertClose, describeBackends } from '@dino-ts/core/testing';
 import { createBackbone } from '@dino-ts/backbones';
-import { attentionMaps } from './attention';
+import { attentionMaps, hasSelfAttention } from './attention';
 import { backboneFeatures } from './features';
 import { extractFeatures } from './extract';
 import { evaluateKnn } from './knn';
@@ -83,6 +83,19 @@ describeBackends('protocols on @dino-ts/backbones', () => {
     const f = await extractFeatures(resnet, fromArrays({ data: test.data, shape: test.shape }));
     expect(f.labels).toBeNull();
     expect(f.dim).toBe(resnet.embedDim);
+    // No attention maps from a convnet: a clear error, nothing leaked.
+    const before = tf.memory().numTensors;
+    expect(hasSelfAttention(resnet)).toBe(false);
+    expect(() => attentionMaps(resnet, x)).toThrow(/has no self-attention.*need a ViT/);
+    expect(tf.memory().numTensors).toBe(before);
+    // Label propagation reads the convnet's feature map (stride 8 here) like patch tokens.
+    const video = images(2, 16, 4);
+    const frames = { length: 2, getFrame: (i: number) => tf.tensor3d(video.data.subarray(i * 768, (i + 1) * 768), [16, 16, 3]) };
+    const first = { data: Int32Array.from({ length: 256 }, (_, i) => (i % 16 < 8 ? 1 : 0)), height: 16, width: 16 };
+    const labels = await segmentVideo(resnet, frames, first, { nLastFrames: 1, sizeMaskNeighborhood: 1, topk: 2 });
+    expect(labels.map((l) => [l.height, l.width])).toEqual([[16, 16], [16, 16]]);
+    expect(tf.memory().numTensors).toBe(before);
+    tf.dispose([x, a, b]);
     resnet.dispose();
   });
 });

@@ -27,12 +27,16 @@ const seg = (key: string) => {
 function frameBackbone(): Backbone {
   return {
     name: 'frames', embedDim: D, patchSize: p, inChans: 3,
-    getIntermediateLayers: (x) => {
-      const t = tf.slice(x, [0, 0, 0, 0], [1, 1, 1, 1]).dataSync()[0];
-      return [tf.tensor3d(tokens.subarray(t * N1 * D, (t + 1) * N1 * D), [1, N1, D])];
-    },
+    getIntermediateLayers: () => { throw new Error('unused'); },
     forward: () => { throw new Error('unused'); },
-    forwardFeatures: () => { throw new Error('unused'); },
+    // The fixture's last-block tokens of frame t: CLS first, then the patches.
+    forwardFeatures: (x) => {
+      const t = tf.slice(x, [0, 0, 0, 0], [1, 1, 1, 1]).dataSync()[0];
+      return {
+        cls: tf.tensor2d(tokens.subarray(t * N1 * D, (t * N1 + 1) * D), [1, D]),
+        patchTokens: tf.tensor3d(tokens.subarray((t * N1 + 1) * D, (t + 1) * N1 * D), [1, N1 - 1, D]),
+      };
+    },
     getLastSelfAttention: () => { throw new Error('unused'); },
     params: () => new Map(),
     dispose: () => undefined,

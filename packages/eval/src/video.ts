@@ -105,12 +105,17 @@ export interface SegmentVideoOptions extends Omit<PropagationOptions, 'height' |
   onFrame?: (index: number, labels: Map2D & { data: Int32Array }) => void;
 }
 
-/** The last block's patch tokens of one frame: [h*w, D] (extract_feature). */
+/**
+ * The last block's patch tokens of one frame: [h*w, D] (extract_feature). For a ViT these are the
+ * reference's get_intermediate_layers(x, 1)[0][:, 1:] (the final-normalised last block without
+ * its CLS); for a convnet, its last feature map, one row per position.
+ */
 export function framePatchFeatures(backbone: Backbone, frame: tf.Tensor4D): tf.Tensor2D {
   return tf.tidy(() => {
-    const [out] = backbone.getIntermediateLayers(frame, 1);
-    const [, n1, d] = out.shape;
-    return tf.reshape(tf.slice(out, [0, 1, 0], [1, n1 - 1, d]), [n1 - 1, d]) as tf.Tensor2D;
+    const { cls, patchTokens } = backbone.forwardFeatures(frame);
+    cls.dispose();
+    const [, n, d] = patchTokens.shape;
+    return tf.reshape(patchTokens, [n, d]) as tf.Tensor2D;
   });
 }
 
@@ -153,7 +158,8 @@ export async function segmentVideo(
   opts.onFrame?.(0, first32);
   // read_seg: nearest-resized to the patch grid, one channel per label 0..max.
   const small = resizeNearest(firstLabels, h, w);
-  const numLabels = Math.max(...small.data) + 1;
+  // At least two channels: tf.oneHot needs depth >= 2, and a first frame may hold one label only.
+  const numLabels = Math.max(2, Math.max(...small.data) + 1);
   const seg0 = tf.tidy(() => tf.cast(tf.oneHot(tf.tensor1d(small.data, 'int32'), numLabels), 'float32') as tf.Tensor2D);
   const size = opts.sizeMaskNeighborhood ?? DEFAULTS.video.sizeMaskNeighborhood;
   const mask = size > 0 ? tf.tensor2d(restrictNeighborhood(h, w, size), [h * w, h * w]) : undefined;
