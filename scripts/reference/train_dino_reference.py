@@ -12,8 +12,8 @@ preset, learn as fast (or as slowly) as dino-ts does? Usage (Debian python3-torc
 
 On the shapes preset's own images (written by export-data.mjs), with the preset's settings:
 
-  node scripts/reference/export-data.mjs /tmp/shapes --preset shapes
-  DINO_REF=path/to/dino /usr/bin/python3 scripts/reference/train_dino_reference.py --npy /tmp/shapes \
+  node scripts/reference/export-data.mjs runs/shapes-npy --preset shapes
+  DINO_REF=path/to/dino /usr/bin/python3 scripts/reference/train_dino_reference.py --npy runs/shapes-npy \
       --epochs 3 --batch 32 --lr 0.004 --depth 4 --heads 4 --out-dim 256 --hidden-dim 256 \
       --bottleneck-dim 64 --local-size 16 --drop-path 0
 

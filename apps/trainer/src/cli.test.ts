@@ -186,7 +186,7 @@ describe('dino CLI: a convnet backbone', () => {
       expect(Object.keys(t)).toContain(`${who}.backbone.bn1.running_mean`);
     }
     // The teacher's BatchNorm ran in train mode (as the reference's): its statistics moved.
-    expect(Array.from(t['teacher.backbone.bn1.running_mean'].data).some((v) => v !== 0)).toBe(true);
+    expect(Array.from(t['teacher.backbone.bn1.running_mean'].data as Float32Array).some((v) => v !== 0)).toBe(true);
     const evaluation = JSON.parse(readFileSync(join(dir, 'evaluation.json'), 'utf8')) as { comparison: { measure: string }[] };
     const measures = evaluation.comparison.map((row) => row.measure);
     expect(measures.some((m) => m.startsWith('k-NN'))).toBe(true);

@@ -9,7 +9,7 @@ import type { BackendInfo } from './backend';
 import type { ComparisonRow, MetricRow, ReportInput } from './report';
 import { writeReport } from './report';
 import { backboneFor } from './model';
-import * as ev from '@dino-ts/eval';
+import { hasSelfAttention } from '@dino-ts/eval';
 import { frozenFeatures, knnEval, linearEval, jaccardEval, videoEval, attentionGalleryPng, neighboursPng } from './evaluations';
 import { versions } from './versions';
 import { writeFileAtomic } from './atomic';
@@ -52,7 +52,7 @@ export async function finalEvaluation(input: FinalEvalInput): Promise<string> {
 
     // Attention maps need self-attention (a ViT); a convnet backbone has k-NN, the linear probe
     // and label propagation (its feature map stands in for the patch tokens).
-    const attention = ev.hasSelfAttention(teacher);
+    const attention = hasSelfAttention(teacher);
     if (data.hasMasks && attention) {
       const [jt, jr] = await both('attention masks', (b) => jaccardEval(b, data));
       rows.push({ measure: 'attention Jaccard, best head', trained: jt.bestHeadJaccard, random: jr.bestHeadJaccard, unit: 'percent', note: `last-block CLS attention, 60% mass, vs object masks; head ${jt.bestHead} (trained), ${jr.bestHead} (random)` });

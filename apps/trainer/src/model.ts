@@ -3,7 +3,7 @@
  * exports) and a randomly initialised twin of the same architecture (the baseline).
  */
 import { createBackbone, type Backbone } from '@dino-ts/backbones';
-import { loadParams, type NamedArray } from '@dino-ts/core';
+import { loadParams, mergeParams, type NamedArray } from '@dino-ts/core';
 import { readCheckpoint, type RunState } from './checkpoint';
 import { trainerConfig } from './train';
 
@@ -34,7 +34,6 @@ export function loadTeacher(dir: string): LoadedTeacher {
   const channels = first ? first.shape[1] : 3;
   const backbone = backboneFor(run, channels, run.config.globalCropsSize ?? run.config.imageSize);
   // Parameters and, for a convnet, its BatchNorm running statistics.
-  const variables = new Map([...backbone.params(), ...(backbone.buffers?.() ?? new Map())]);
-  loadParams(variables, weights, { source: `${dir}/checkpoint.safetensors (teacher.backbone)` });
+  loadParams(mergeParams(backbone.params(), backbone.buffers?.() ?? new Map()), weights, { source: `${dir}/checkpoint.safetensors (teacher.backbone)` });
   return { backbone, run, tensors: state.tensors };
 }

@@ -10,6 +10,7 @@ import { Rng } from '@dino-ts/core';
 import { DinoTrainer, NonFiniteLossError, collapseSign, describeCollapse, type DinoStepMetrics } from '@dino-ts/dino';
 import { createDinoAugmentation, dinoAugmentConfigForImageSize } from '@dino-ts/augment';
 import { DataLoader } from '@dino-ts/data';
+import { RESNET_PRESETS } from '@dino-ts/backbones';
 import type { TrainConfig } from './config';
 import { openDatasets, type OpenedData } from './datasets';
 import { saveCheckpoint, readCheckpoint, hasCheckpoint, type RunState } from './checkpoint';
@@ -29,9 +30,9 @@ export interface TrainResult {
 /** Exit codes: 0 done, 2 bad input, 3 non-finite loss, 130 interrupted (checkpoint saved). */
 export const EXIT = { ok: 0, badInput: 2, nonFinite: 3, interrupted: 130 } as const;
 
-/** The registered convnets (torchvision names). */
+/** The ResNets of @dino-ts/backbones (torchvision's depths, or free `resnet` layouts). */
 export function isResNet(arch: string): boolean {
-  return /^resnet(\d+)?$/.test(arch);
+  return arch === 'resnet' || arch in RESNET_PRESETS;
 }
 
 /** The DinoTrainer configuration for a run (shared by train, eval and export). */

@@ -112,8 +112,7 @@ export interface SegmentVideoOptions extends Omit<PropagationOptions, 'height' |
  */
 export function framePatchFeatures(backbone: Backbone, frame: tf.Tensor4D): tf.Tensor2D {
   return tf.tidy(() => {
-    const { cls, patchTokens } = backbone.forwardFeatures(frame);
-    cls.dispose();
+    const { patchTokens } = backbone.forwardFeatures(frame);
     const [, n, d] = patchTokens.shape;
     return tf.reshape(patchTokens, [n, d]) as tf.Tensor2D;
   });
