@@ -63,6 +63,7 @@ export const SETTINGS = {
   shapesClutter: [z.number().min(0).max(1).default(1), 'shapes: background clutter, 0 (plain gradient) to 1 (noise, blobs, lines, patterns)'],
   shapesTextures: [z.string().default('all'), "shapes: object fills, 'all' or a comma list of solid, stripes, dots, gradient, checker"],
   shapesRotation: [z.number().min(0).max(180).default(180), 'shapes: largest object rotation either way, degrees (180: any orientation)'],
+  shapesPalette: [z.enum(['colour', 'mono']).default('colour'), "shapes: 'colour' (random colours) or 'mono' (a light object on a dark background)"],
   shapesPlacement: [z.number().min(0).max(1).default(1), 'shapes: how far objects stray from the centre (1: anywhere they fit, 0: centred)'],
   trainSize: [z.number().int().min(1).optional(), 'use only this many training images'],
   testSize: [z.number().int().min(1).optional(), 'use only this many held-out images for evaluation'],

@@ -41,6 +41,7 @@ export async function openDatasets(c: TrainConfig): Promise<OpenedData> {
         clutter: c.shapesClutter,
         maxRotation: c.shapesRotation,
         placement: c.shapesPlacement,
+        palette: c.shapesPalette,
         ...(c.shapesTextures === 'all' ? {} : { textures: c.shapesTextures.split(',').map((t) => t.trim()) as data.TextureKind[] }),
       };
       train = new data.ShapesDataset({ length: c.trainSize ?? 10000, size, seed: c.seed * 2 + 1, ...look });

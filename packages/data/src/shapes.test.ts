@@ -204,6 +204,7 @@ describe('ShapesDataset', () => {
     expect(() => new ShapesDataset({ length: 5 }).getSync(5)).toThrow(/index = 5.*\[0, 4\]/);
     expect(() => new ShapesDataset({ maxRotation: 200 })).toThrow(/maxRotation = 200/);
     expect(() => new ShapesDataset({ placement: -0.1 })).toThrow(/placement = -0.1/);
+    expect(() => new ShapesDataset({ palette: 'sepia' as never })).toThrow(/palette = "sepia".*'colour' or 'mono'/);
   });
 
   it('maxRotation and placement bound the pose: 0 and 0 give centred, upright objects', () => {
@@ -224,5 +225,27 @@ describe('ShapesDataset', () => {
     const free = new ShapesDataset({ length: 400, size: 32 });
     const angles = Array.from({ length: free.length }, (_, i) => free.scene(i).object.angle);
     expect(Math.max(...angles)).toBeGreaterThan(1.8 * Math.PI);
+  });
+
+  it("palette 'mono': a light object on a dark background, the same pose, mask and label as in colour", () => {
+    const opts = { length: 30, size: 32, clutter: 0.5 };
+    const colour = new ShapesDataset(opts);
+    const mono = new ShapesDataset({ ...opts, palette: 'mono' });
+    for (let i = 0; i < mono.length; i++) {
+      const a = colour.getSync(i), b = mono.getSync(i);
+      expect(b.label).toBe(a.label);
+      expect(bytesEqual(b.mask!, a.mask!)).toBe(true);
+      expect(mono.scene(i).object.cx).toBe(colour.scene(i).object.cx);
+      // Grey everywhere but for the per-channel grain (at most 0.06 * clutter either way), and every
+      // object far brighter than the background (edges are anti-aliased, so compare means).
+      let obj = 0, nObj = 0, bg = 0;
+      for (let p = 0; p < 32 * 32; p++) {
+        const [r, g, bl] = [b.image[3 * p], b.image[3 * p + 1], b.image[3 * p + 2]];
+        expect(Math.max(Math.abs(r - g), Math.abs(g - bl))).toBeLessThanOrEqual(Math.ceil(2 * 0.06 * 0.5 * 255));
+        if (b.mask![p]) (obj += r), nObj++;
+        else bg += r;
+      }
+      expect(obj / nObj - bg / (32 * 32 - nObj)).toBeGreaterThan(120);
+    }
   });
 });
