@@ -93,14 +93,18 @@ export const PRESETS: Record<string, { description: string; values: Partial<Trai
   shapes: {
     description: 'the embedded procedural shapes data set (default): a small ViT trained in about 10 minutes on a 2-core CPU',
     values: {
-      // 6 shape classes, solid or shaded fills, half clutter: random colour, size, position and
-      // rotation still defeat raw pixels, but the shape is learnable in a few thousand steps.
+      // 6 shape classes, solid or shaded fills, half clutter, any size, position and rotation. Mono
+      // (a light object on a dark background): with random colours, colour is what survives the
+      // crops best, so the first thousand steps learn colour, not shape (measured: k-NN flat at
+      // chance over 1,536 iterations; the reference's own loop behaves the same).
       dataset: 'shapes', imageSize: 32, trainSize: 4096, testSize: 1024,
-      shapesClasses: 6, shapesClutter: 0.5, shapesTextures: 'solid,gradient',
+      shapesClasses: 6, shapesClutter: 0.5, shapesTextures: 'solid,gradient', shapesPalette: 'mono',
       // A small ViT: 8x8 patches of 4 px (an 8x8 attention map), narrow enough for a CPU.
       arch: 'vit', patchSize: 4, embedDim: 64, depth: 4, numHeads: 4, dropPathRate: 0,
-      // Few prototypes and a small MLP: a few classes need no 65536-way head.
-      outDim: 256, hiddenDim: 256, bottleneckDim: 64,
+      // Few prototypes and a small MLP: a few classes need no 65536-way head. BatchNorm in the head
+      // (the reference's --use_bn_in_head): at batch 32 without it the teacher drifts to uniform
+      // outputs (loss at ln K) and the k-NN falls (31.5% -> 29.4%); with it, 31.5% -> 48.5%.
+      outDim: 256, hiddenDim: 256, bottleneckDim: 64, useBnInHead: true,
       // 2 global crops of 32 px + 4 local crops of 16 px.
       localCropsNumber: 4,
       // Short run: 3 epochs of 128 iterations, batch 32, one warm-up epoch, and a base lr of

@@ -60,7 +60,7 @@ export async function runEval(kind: 'knn' | 'linear' | 'attention' | 'video', o:
       }
     } else {
       if (data.channels !== 3) throw new Error('dino eval video needs a 3-channel model (moving shapes are colour videos).');
-      const s = await videoEval(backbone, data, config.seed);
+      const s = await videoEval(backbone, data, config);
       process.stdout.write(`Video label propagation (${label}): J&F ${pct(s['J&F-Mean'])}, J ${pct(s['J-Mean'])}, F ${pct(s['F-Mean'])}\n`);
       writeFileAtomic(join(o.dir, `eval-video${suffix}.json`), JSON.stringify(ev.davisTable(s), null, 2) + '\n');
     }

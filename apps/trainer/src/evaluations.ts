@@ -9,7 +9,7 @@ import * as ev from '@dino-ts/eval';
 import * as data from '@dino-ts/data';
 import type { Dataset } from '@dino-ts/data';
 import { firstItems, limit, type OpenedData } from './datasets';
-import { EVAL_BANK } from './config';
+import { EVAL_BANK, type TrainConfig } from './config';
 
 function norm(d: OpenedData) {
   return { mean: d.mean, std: d.std };
@@ -78,10 +78,14 @@ export async function jaccardEval(backbone: Backbone, d: OpenedData, maxImages =
   return ev.evaluateAttentionSegmentation(backbone, ev.fromIndexedDataset(test, norm(d)), { batchSize: 64 });
 }
 
-/** Video object segmentation by label propagation on moving-shapes videos; DAVIS J&F. */
-export async function videoEval(backbone: Backbone, d: OpenedData, seed: number, videos = 6, frames = 8) {
+/**
+ * Video object segmentation by label propagation on moving-shapes videos; DAVIS J&F. A model
+ * trained on shapes sees videos of its own look (palette and clutter); any other, the default.
+ */
+export async function videoEval(backbone: Backbone, d: OpenedData, c: Pick<TrainConfig, 'seed' | 'dataset' | 'shapesPalette' | 'shapesClutter'>, videos = 6, frames = 8) {
   const size = d.imageSize * 2;
-  const set = new data.MovingShapesDataset({ length: videos, size, numFrames: frames, seed: seed + 101 });
+  const look = c.dataset === 'shapes' ? { palette: c.shapesPalette, clutter: c.shapesClutter } : {};
+  const set = new data.MovingShapesDataset({ length: videos, size, numFrames: frames, seed: c.seed + 101, ...look });
   const sequences: ev.DavisSequenceResult[] = [];
   for (let v = 0; v < set.length; v++) {
     const video = set.get(v);

@@ -60,7 +60,7 @@ export async function finalEvaluation(input: FinalEvalInput): Promise<string> {
       results.jaccard = { trained: { perHead: jt.perHead, meanHeads: jt.meanHeads, bestHead: jt.bestHead }, random: { perHead: jr.perHead, meanHeads: jr.meanHeads, bestHead: jr.bestHead } };
     }
     if (data.hasMasks && data.channels === 3 && c.dataset === 'shapes') {
-      const [vt, vr] = await both('video label propagation', (b) => videoEval(b, data, c.seed));
+      const [vt, vr] = await both('video label propagation', (b) => videoEval(b, data, c));
       rows.push({ measure: 'video segmentation J&F mean', trained: vt['J&F-Mean'], random: vr['J&F-Mean'], unit: 'percent', note: 'moving shapes, label propagation (top-5, T 0.1, 7 context frames, neighbourhood 12)' });
       results.video = { trained: vt, random: vr };
     }

@@ -7,7 +7,7 @@ export * from './subset';
 export * from './shapes/shapes-dataset';
 export * from './shapes/moving-shapes';
 export { SHAPE_CLASSES, SHAPE_CLASS_NAMES, type ShapeClass } from './shapes/geometry';
-export { TEXTURE_KINDS, type TextureKind } from './shapes/scene';
+export { TEXTURE_KINDS, type TextureKind, type Palette } from './shapes/scene';
 export { IDX_MAGIC, parseIdx, readIdx, type IdxArray } from './idx';
 export * from './fashion-mnist';
 export * from './cifar';

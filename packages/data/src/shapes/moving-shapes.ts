@@ -4,7 +4,7 @@ import { STREAM, hashInts, mix32 } from '../hash';
 import type { RGB } from './color';
 import { SHAPE_CLASS_NAMES } from './geometry';
 import { renderScene } from './raster';
-import { contrastingColors, randomBackground, randomTexture, type ObjectSpec, type TextureKind } from './scene';
+import { checkPalette, contrastingColors, monochrome, randomBackground, randomTexture, type ObjectSpec, type Palette, type TextureKind } from './scene';
 import { colorsBehind } from './shapes-dataset';
 
 export interface MovingShapesOptions {
@@ -24,6 +24,8 @@ export interface MovingShapesOptions {
   speedRange?: readonly [number, number];
   /** Largest rotation per frame, radians. */
   maxSpin?: number;
+  /** 'colour' (default): objects of distinct random colours; 'mono': all light grey on dark. */
+  palette?: Palette;
 }
 
 export const MOVING_SHAPES_DEFAULTS = {
@@ -38,6 +40,7 @@ export const MOVING_SHAPES_DEFAULTS = {
   speedRange: [0.015, 0.04] as readonly [number, number],
   maxSpin: 0.08,
   minContrast: 0.35,
+  palette: 'colour' as Palette,
   /** Solid and shaded (gradient) fills keep each object one recognisable colour across frames. */
   textures: ['solid', 'gradient'] as TextureKind[],
   /** Brightness of the far side of a gradient-shaded object, relative to its main colour. */
@@ -101,6 +104,7 @@ export class MovingShapesDataset {
     checkInt('seed', o.seed, 0, 0xffffffff);
     checkNumber('clutter', o.clutter, { min: 0, max: 2 });
     checkNumber('maxSpin', o.maxSpin, { min: 0, max: Math.PI });
+    checkPalette(o.palette);
     const [rmin, rmax] = o.radiusRange;
     if (!(rmin > 0 && rmin <= rmax && rmax <= 0.3)) {
       throw new ConfigError('radiusRange', [...o.radiusRange], 'must be [min, max] with 0 < min <= max <= 0.3');
@@ -149,6 +153,11 @@ export class MovingShapesDataset {
       const shade: RGB = [c1[0] * o.shade, c1[1] * o.shade, c1[2] * o.shade];
       const texture = randomTexture(rng, o.textures, c1, shade, [0.35, 0.7]);
       objects.push({ shape: shapes[k], cx: x, cy: y, radius: r, angle: 0, texture });
+    }
+    if (o.palette === 'mono') {
+      // After every draw, so a mono video has the colour one's shapes, tracks and masks.
+      monochrome(background, objects.map((obj) => obj.texture));
+      for (let k = 0; k < n; k++) colors.set(objects[k].texture.c1, 3 * k);
     }
     const s = this.height;
     const frames = new Uint8Array(T * s * s * 3);

@@ -3,7 +3,7 @@
  * normalised image coordinates ([0, 1] across the image). A scene does not depend on the pixel
  * size it is rendered at, so item i at 32 px and at 64 px is the same picture.
  */
-import type { Rng } from '@dino-ts/core';
+import { ConfigError, type Rng } from '@dino-ts/core';
 import { colorDistance, randomColor, type RGB } from './color';
 
 export const TEXTURE_KINDS = ['solid', 'stripes', 'dots', 'gradient', 'checker'] as const;
@@ -168,4 +168,37 @@ export function contrastingColors(rng: Rng, behind: RGB[], minContrast: number, 
   const c1 = pick(minContrast, [...behind, ...avoid]);
   const c2 = pick(minContrast * 0.8, behind);
   return [c1, c2];
+}
+
+/**
+ * 'colour': random colours for objects and backgrounds. 'mono': light objects on a dark
+ * background, the same in every image, so shape, size and position are all that vary.
+ */
+export type Palette = 'colour' | 'mono';
+
+export function checkPalette(palette: unknown): asserts palette is Palette {
+  if (palette !== 'colour' && palette !== 'mono') throw new ConfigError('palette', palette, "must be 'colour' or 'mono'");
+}
+
+const MONO_BACKGROUND: RGB = [0.12, 0.12, 0.12];
+const MONO_CLUTTER: RGB = [0.3, 0.3, 0.3];
+const MONO_OBJECT: RGB = [0.88, 0.88, 0.88];
+const MONO_SHADE: RGB = [0.7, 0.7, 0.7];
+
+/**
+ * Greys out a scene in place: a dark background with dim clutter, light objects (a second, close
+ * shade for textures). Applied after every random draw, so the rest of the scene (pose, mask,
+ * label, clutter layout) is the same as in colour.
+ */
+export function monochrome(bg: BackgroundSpec, textures: Texture[]): void {
+  bg.gradA = MONO_BACKGROUND;
+  bg.gradB = MONO_BACKGROUND;
+  bg.noiseColor = MONO_CLUTTER;
+  if (bg.pattern) bg.pattern = { ...bg.pattern, c1: MONO_CLUTTER, c2: MONO_BACKGROUND };
+  for (const b of bg.blobs) b.color = MONO_CLUTTER;
+  for (const l of bg.lines) l.color = MONO_CLUTTER;
+  for (const t of textures) {
+    t.c1 = MONO_OBJECT;
+    t.c2 = MONO_SHADE;
+  }
 }

@@ -7,12 +7,14 @@ import { SHAPE_CLASS_NAMES } from './geometry';
 import { renderScene, backgroundAt } from './raster';
 import {
   TEXTURE_KINDS,
+  checkPalette,
   contrastingColors,
+  monochrome,
   randomBackground,
   randomTexture,
   type BackgroundSpec,
   type ObjectSpec,
-  type Texture,
+  type Palette,
   type TextureKind,
 } from './scene';
 
@@ -43,7 +45,7 @@ export interface ShapesOptions {
    * 'colour' (default): random colours for objects and backgrounds. 'mono': a light object on a
    * dark background, the same in every image, so shape, size and position are all that vary.
    */
-  palette?: 'colour' | 'mono';
+  palette?: Palette;
 }
 
 export const SHAPES_DEFAULTS = {
@@ -57,7 +59,7 @@ export const SHAPES_DEFAULTS = {
   minContrast: 0.35,
   maxRotation: 180,
   placement: 1,
-  palette: 'colour' as 'colour' | 'mono',
+  palette: 'colour' as Palette,
   /** Texture period range in the object's unit-disc frame. */
   texturePeriod: [0.45, 0.8] as [number, number],
 };
@@ -80,21 +82,6 @@ export function colorsBehind(bg: BackgroundSpec, cx: number, cy: number, radius:
     out.push([buf[0], buf[1], buf[2]]);
   }
   return out;
-}
-
-const MONO_BACKGROUND: RGB = [0.12, 0.12, 0.12];
-const MONO_OBJECT: RGB = [0.88, 0.88, 0.88];
-
-/** Greys out a scene: dark background and clutter, a light object (two close shades for textures). */
-function monochrome(bg: BackgroundSpec, texture: Texture): void {
-  bg.gradA = MONO_BACKGROUND;
-  bg.gradB = MONO_BACKGROUND;
-  bg.noiseColor = [0.3, 0.3, 0.3];
-  if (bg.pattern) bg.pattern = { ...bg.pattern, c1: [0.2, 0.2, 0.2], c2: MONO_BACKGROUND };
-  for (const b of bg.blobs) b.color = [0.3, 0.3, 0.3];
-  for (const l of bg.lines) l.color = [0.3, 0.3, 0.3];
-  texture.c1 = MONO_OBJECT;
-  texture.c2 = [0.7, 0.7, 0.7];
 }
 
 /**
@@ -137,7 +124,7 @@ export class ShapesDataset extends SyncDatasetBase {
     checkNumber('minContrast', o.minContrast, { min: 0, max: 1.5 });
     checkNumber('maxRotation', o.maxRotation, { min: 0, max: 180 });
     checkNumber('placement', o.placement, { min: 0, max: 1 });
-    if (o.palette !== 'colour' && o.palette !== 'mono') throw new ConfigError('palette', o.palette, "must be 'colour' or 'mono'");
+    checkPalette(o.palette);
     if (o.radiusRange.length !== 2 || !(o.radiusRange[0] > 0 && o.radiusRange[0] <= o.radiusRange[1] && o.radiusRange[1] <= 0.5)) {
       throw new ConfigError('radiusRange', [...o.radiusRange], 'must be [min, max] with 0 < min <= max <= 0.5');
     }
@@ -190,7 +177,7 @@ export class ShapesDataset extends SyncDatasetBase {
     const [c1, c2] = contrastingColors(rng, colorsBehind(background, cx, cy, radius), this.opts.minContrast);
     const texture = randomTexture(rng, this.opts.textures, c1, c2, SHAPES_DEFAULTS.texturePeriod);
     // Mono overrides colours after every draw, so the rest of the scene matches the colour one.
-    if (this.opts.palette === 'mono') monochrome(background, texture);
+    if (this.opts.palette === 'mono') monochrome(background, [texture]);
     return { background, object: { shape: this.shapeIndex[label], cx, cy, radius, angle, texture }, label };
   }
 
