@@ -15,7 +15,7 @@ On the shapes preset's own images (written by export-data.mjs), with the preset'
   node scripts/reference/export-data.mjs runs/shapes-npy --preset shapes
   DINO_REF=path/to/dino /usr/bin/python3 scripts/reference/train_dino_reference.py --npy runs/shapes-npy \
       --epochs 3 --batch 32 --lr 0.004 --depth 4 --heads 4 --out-dim 256 --hidden-dim 256 \
-      --bottleneck-dim 64 --local-size 16 --drop-path 0
+      --bottleneck-dim 64 --local-size 16 --drop-path 0 --use-bn-in-head 1
 
 Prints one JSON line per k-NN evaluation."""
 import argparse
@@ -63,6 +63,7 @@ p.add_argument("--global-scale", type=float, nargs=2, default=(0.4, 1.0))
 p.add_argument("--teacher-temp", type=float, default=0.04)
 p.add_argument("--momentum", type=float, default=0.99)
 p.add_argument("--norm-last-layer", type=int, default=1)
+p.add_argument("--use-bn-in-head", type=int, default=0, help="BatchNorm in the head MLP (main_dino.py --use_bn_in_head)")
 p.add_argument("--freeze-last-layer", type=int, default=1)
 p.add_argument("--drop-path", type=float, default=0.1)
 p.add_argument("--threads", type=int, default=1)
@@ -130,8 +131,8 @@ def vit(dp):
                                   norm_layer=lambda d: nn.LayerNorm(d, eps=1e-6))
 
 
-student = utils.MultiCropWrapper(vit(a.drop_path), vits.DINOHead(a.embed_dim, a.out_dim, False, bool(a.norm_last_layer), 3, a.hidden_dim, a.bottleneck_dim))
-teacher = utils.MultiCropWrapper(vit(0), vits.DINOHead(a.embed_dim, a.out_dim, False, True, 3, a.hidden_dim, a.bottleneck_dim))
+student = utils.MultiCropWrapper(vit(a.drop_path), vits.DINOHead(a.embed_dim, a.out_dim, bool(a.use_bn_in_head), bool(a.norm_last_layer), 3, a.hidden_dim, a.bottleneck_dim))
+teacher = utils.MultiCropWrapper(vit(0), vits.DINOHead(a.embed_dim, a.out_dim, bool(a.use_bn_in_head), True, 3, a.hidden_dim, a.bottleneck_dim))
 teacher.load_state_dict(student.state_dict())
 for q in teacher.parameters():
     q.requires_grad = False
@@ -152,6 +153,8 @@ def knn(epoch, seconds):
     tr, te = f(train_x[bank]), f(test_x[: a.test])
     top1, _ = knn_classifier(tr, torch.from_numpy(train_y[bank].astype(np.int64)), te, torch.from_numpy(test_y[: a.test].astype(np.int64)), 20, 0.07, 10)
     print(json.dumps({"impl": "pytorch-reference", "epoch": epoch, "knn_top1": round(top1, 2), "seconds": round(seconds, 1)}), flush=True)
+    # main_dino.py never puts its teacher in eval mode: a BatchNorm head normalises with batch statistics.
+    teacher.train()
 
 
 start = time.time()
