@@ -78,14 +78,21 @@ export async function jaccardEval(backbone: Backbone, d: OpenedData, maxImages =
   return ev.evaluateAttentionSegmentation(backbone, ev.fromIndexedDataset(test, norm(d)), { batchSize: 64 });
 }
 
+type VideoConfig = Pick<TrainConfig, 'seed' | 'dataset' | 'shapesPalette' | 'shapesClutter'>;
+
 /**
- * Video object segmentation by label propagation on moving-shapes videos; DAVIS J&F. A model
- * trained on shapes sees videos of its own look (palette and clutter); any other, the default.
+ * The moving-shapes videos a run is evaluated on: twice the training image size, and for a model
+ * trained on shapes, the training look (palette and clutter); for any other data, the default.
  */
-export async function videoEval(backbone: Backbone, d: OpenedData, c: Pick<TrainConfig, 'seed' | 'dataset' | 'shapesPalette' | 'shapesClutter'>, videos = 6, frames = 8) {
-  const size = d.imageSize * 2;
+export function videoSet(d: Pick<OpenedData, 'imageSize'>, c: VideoConfig, videos = 6, frames = 8): data.MovingShapesDataset {
   const look = c.dataset === 'shapes' ? { palette: c.shapesPalette, clutter: c.shapesClutter } : {};
-  const set = new data.MovingShapesDataset({ length: videos, size, numFrames: frames, seed: c.seed + 101, ...look });
+  return new data.MovingShapesDataset({ length: videos, size: d.imageSize * 2, numFrames: frames, seed: c.seed + 101, ...look });
+}
+
+/** Video object segmentation by label propagation on moving-shapes videos; DAVIS J&F. */
+export async function videoEval(backbone: Backbone, d: OpenedData, c: VideoConfig, videos = 6, frames = 8) {
+  const set = videoSet(d, c, videos, frames);
+  const size = set.height;
   const sequences: ev.DavisSequenceResult[] = [];
   for (let v = 0; v < set.length; v++) {
     const video = set.get(v);

@@ -83,5 +83,29 @@ describe('MovingShapesDataset', () => {
     expect(() => new MovingShapesDataset({ numFrames: 0 })).toThrow(/numFrames/);
     expect(() => new MovingShapesDataset({ speedRange: [0.2, 0.1] })).toThrow(/speedRange/);
     expect(() => ds.get(12)).toThrow(/index = 12/);
+    expect(() => new MovingShapesDataset({ palette: 'neon' as never })).toThrow(/palette = "neon"/);
+  });
+
+  it("palette 'mono': the colour video's shapes, tracks and masks, in grey, objects light on dark", () => {
+    const opts = { length: 3, size: 32, numFrames: 4, seed: 5, clutter: 0.5 };
+    const colour = new MovingShapesDataset(opts);
+    const mono = new MovingShapesDataset({ ...opts, palette: 'mono' });
+    for (let v = 0; v < mono.length; v++) {
+      const a = colour.get(v), b = mono.get(v);
+      expect(Array.from(b.labels)).toEqual(Array.from(a.labels));
+      expect(Array.from(b.tracks)).toEqual(Array.from(a.tracks));
+      expect(Array.from(b.masks)).toEqual(Array.from(a.masks));
+      for (let k = 0; k < b.numObjects; k++) expect(Array.from(b.colors.subarray(3 * k, 3 * k + 3))).toEqual([0.88, 0.88, 0.88].map(Math.fround));
+      let obj = 0, nObj = 0, bg = 0, maxSpread = 0;
+      for (let p = 0; p < b.masks.length; p++) {
+        const [r, g, bl] = [b.frames[3 * p], b.frames[3 * p + 1], b.frames[3 * p + 2]];
+        maxSpread = Math.max(maxSpread, Math.abs(r - g), Math.abs(g - bl));
+        if (b.masks[p]) (obj += r), nObj++;
+        else bg += r;
+      }
+      // Grey but for the per-channel grain; objects far brighter than the background.
+      expect(maxSpread).toBeLessThanOrEqual(Math.ceil(2 * 0.06 * 0.5 * 255));
+      expect(obj / nObj - bg / (b.masks.length - nObj)).toBeGreaterThan(100);
+    }
   });
 });
