@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/bin.ts', 'src/index.ts'],
+  // augment-worker: the worker thread's own entry, loaded by path beside the others.
+  entry: ['src/bin.ts', 'src/index.ts', 'src/augment-worker.ts'],
   format: ['esm'],
   dts: { entry: 'src/index.ts' },
   clean: true,

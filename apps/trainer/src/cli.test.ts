@@ -101,6 +101,7 @@ describe('dino CLI: training that never loses work', () => {
     const a = tmp(), b = tmp();
     const full = dino(['train', ...TINY, '--save-every', '1', '--out', a]);
     expect(full.code).toBe(0);
+    expect(full.err).toMatch(/crops made in the worker thread/);
     // Start the same run, kill it hard once it has saved iteration 3 (mid-way through 8).
     const child = spawn(process.execPath, [BIN, 'train', ...TINY, '--save-every', '1', '--out', b], { stdio: 'ignore' });
     const ckpt = join(b, 'checkpoint.json');
@@ -137,6 +138,15 @@ describe('dino CLI: training that never loses work', () => {
     // The metrics history has every iteration exactly once.
     const its = readFileSync(join(b, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.type === 'step').map((r) => r.iteration);
     expect(its).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+    // Crops made in the main thread instead of the worker: the very same run.
+    const c = tmp();
+    const inline = dino(['train', ...TINY, '--out', c], { env: { DINO_AUGMENT_WORKER: '0' } });
+    expect(inline.code).toBe(0);
+    expect(inline.err).toMatch(/crops made in the main thread/);
+    const tc = tensorsOf(c);
+    for (const k of Object.keys(ta)) {
+      expect(Buffer.from(tc[k].data.buffer).equals(Buffer.from(ta[k].data.buffer)), k).toBe(true);
+    }
   });
 });
 

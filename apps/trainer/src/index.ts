@@ -2,7 +2,8 @@
  * @dino-ts/trainer: the reference DINO trainer as a library (the `dino` command is `src/cli.ts`).
  */
 export { main, buildProgram } from './cli';
-export { runTrain, trainerConfig, augmentation, EXIT, type TrainOptions, type TrainResult } from './train';
+export { runTrain, trainerConfig, EXIT, type TrainOptions, type TrainResult } from './train';
+export { augmentation, iterationRng, type AugmentationData } from './augmentation';
 export { SETTINGS, PRESETS, TrainConfigSchema, resolveConfig, readConfigFile, camel, type TrainConfig } from './config';
 export { openDatasets, type OpenedData } from './datasets';
 export { selectBackend, BACKEND_CHOICES, BackendUnavailableError, type BackendChoice, type BackendInfo } from './backend';

@@ -6,15 +6,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync, appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Rng } from '@dino-ts/core';
 import { DinoTrainer, NonFiniteLossError, collapseSign, describeCollapse, type DinoStepMetrics } from '@dino-ts/dino';
-import { createDinoAugmentation, dinoAugmentConfigForImageSize } from '@dino-ts/augment';
 import { DataLoader } from '@dino-ts/data';
 import { RESNET_PRESETS } from '@dino-ts/backbones';
 import type { TrainConfig } from './config';
 import { openDatasets, type OpenedData } from './datasets';
 import { saveCheckpoint, readCheckpoint, hasCheckpoint, type RunState } from './checkpoint';
 import { createProgress } from './progress';
+import { createCropMaker } from './background-augment';
 import { knnMonitor } from './monitor';
 import { finalEvaluation } from './final-eval';
 import type { BackendInfo } from './backend';
@@ -74,27 +73,6 @@ export function trainerConfig(c: TrainConfig, d: { channels: number; imageSize: 
   };
 }
 
-export function augmentation(c: TrainConfig, d: { imageSize: number; channels: number; mean: number[]; std: number[] }) {
-  return createDinoAugmentation(
-    dinoAugmentConfigForImageSize(c.globalCropsSize ?? d.imageSize, {
-      patchSize: c.patchSize,
-      localCropsNumber: c.localCropsNumber,
-      globalCropsScale: c.globalCropsScale,
-      localCropsScale: c.localCropsScale,
-      ...(c.localCropsSize ? { localCropsSize: c.localCropsSize } : {}),
-      jitter: { brightness: c.jitterBrightness, contrast: c.jitterContrast, saturation: c.jitterSaturation, hue: c.jitterHue, p: c.jitterP },
-      grayscaleP: c.grayscaleP,
-      mean: d.mean,
-      std: d.std,
-    }),
-  );
-}
-
-/** The augmentation's randomness for iteration `it`: a pure function of (seed, it). */
-function iterationRng(seed: number, it: number): Rng {
-  return new Rng((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(it + 1, 0x85ebca77)) >>> 0);
-}
-
 export interface TrainOptions {
   config: TrainConfig;
   backend: BackendInfo;
@@ -128,7 +106,7 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
     throw new Error(`--batch-size ${c.batchSize} is larger than the training set (${data.train.length} images): lower it or use more data.`);
   }
   const trainer = new DinoTrainer(trainerConfig(c, data, itersPerEpoch));
-  const aug = augmentation(c, data);
+  const cropMaker = createCropMaker(c, data, opts.backend.name);
   const total = c.epochs * itersPerEpoch;
   const stopAt = Math.min(total, c.maxIterations ?? total);
   let it = 0;
@@ -174,7 +152,7 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
 
   log(
     `Training ${c.arch} on ${data.train.name} (${data.train.length} train / ${data.test.length} held-out, ${data.imageSize}px x${data.channels}) ` +
-      `for ${c.epochs} epochs x ${itersPerEpoch} iterations, batch ${c.batchSize}, ${2 + c.localCropsNumber} crops, K ${c.outDim}, backend ${opts.backend.name}.`,
+      `for ${c.epochs} epochs x ${itersPerEpoch} iterations, batch ${c.batchSize}, ${2 + c.localCropsNumber} crops, K ${c.outDim}, backend ${opts.backend.name}, crops made in the ${cropMaker.where}.`,
   );
 
   let stopRequested: string | null = null;
@@ -203,14 +181,23 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
   let collapseWarned = -1;
   let exitCode: number = EXIT.ok;
   let batches: AsyncGenerator<Awaited<ReturnType<DataLoader['load']>>> | undefined;
+  // The crops of the next iteration are made (on another thread where possible) while this one trains.
+  let pending: Promise<tf.Tensor4D[] | null> | null = null;
+  const cropsOf = (i: number): Promise<tf.Tensor4D[] | null> => {
+    const p = batches!.next().then(({ value: batch }) => (batch ? cropMaker.crops(batch.images, batch.shape, i) : null));
+    p.catch(() => {}); // awaited later; this only keeps Node from calling the rejection unhandled meanwhile
+    return p;
+  };
   try {
     batches = loader.iterate({ from: { epoch: Math.floor(it / itersPerEpoch), iteration: it % itersPerEpoch } });
+    if (it < stopAt) pending = cropsOf(it);
     while (it < stopAt) {
       const epoch = Math.floor(it / itersPerEpoch);
-      const { value: batch } = await batches.next();
-      if (!batch) break;
       const ts = Date.now();
-      const crops = tf.tidy(() => aug.apply(tf.tensor4d(batch.images, batch.shape), iterationRng(c.seed, it)));
+      const crops = await pending;
+      pending = null;
+      if (!crops) break;
+      if (it + 1 < stopAt) pending = cropsOf(it + 1);
       let m: DinoStepMetrics;
       try {
         m = await trainer.step(crops, it, epoch);
@@ -263,6 +250,9 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
     }
     throw e;
   } finally {
+    // Crops made ahead for an iteration that will not run (stop, signal, error) are dropped.
+    if (pending) await pending.then((k) => k && tf.dispose(k), () => {});
+    await cropMaker.close();
     await batches?.return(undefined);
     process.off('SIGINT', sigint);
     process.off('SIGTERM', sigterm);
