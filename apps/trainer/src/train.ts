@@ -183,21 +183,25 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
   let batches: AsyncGenerator<Awaited<ReturnType<DataLoader['load']>>> | undefined;
   // The crops of the next iteration are made (on another thread where possible) while this one trains.
   let pending: Promise<tf.Tensor4D[] | null> | null = null;
-  const cropsOf = (i: number): Promise<tf.Tensor4D[] | null> => {
-    const p = batches!.next().then(({ value: batch }) => (batch ? cropMaker.crops(batch.images, batch.shape, i) : null));
-    p.catch(() => {}); // awaited later; this only keeps Node from calling the rejection unhandled meanwhile
-    return p;
+  // The request must reach the worker before the step starts: the step is synchronous wasm work
+  // that would hold back any callback (a `.then` on the loader) until it ends.
+  // (Wrapped in an object: an async function would flatten the promise and wait for the crops.)
+  const cropsOf = async (i: number): Promise<{ crops: Promise<tf.Tensor4D[] | null> }> => {
+    const { value: batch } = await batches!.next();
+    const crops = batch ? cropMaker.crops(batch.images, batch.shape, i) : Promise.resolve(null);
+    crops.catch(() => {}); // awaited later; this only keeps Node from calling the rejection unhandled meanwhile
+    return { crops };
   };
   try {
     batches = loader.iterate({ from: { epoch: Math.floor(it / itersPerEpoch), iteration: it % itersPerEpoch } });
-    if (it < stopAt) pending = cropsOf(it);
+    if (it < stopAt) pending = (await cropsOf(it)).crops;
     while (it < stopAt) {
       const epoch = Math.floor(it / itersPerEpoch);
       const ts = Date.now();
       const crops = await pending;
       pending = null;
       if (!crops) break;
-      if (it + 1 < stopAt) pending = cropsOf(it + 1);
+      if (it + 1 < stopAt) pending = (await cropsOf(it + 1)).crops;
       let m: DinoStepMetrics;
       try {
         m = await trainer.step(crops, it, epoch);
