@@ -3,7 +3,8 @@
 // and on this machine. Prints one JSON line per measurement, then a table with the ratios.
 //   pnpm bench            (all)      pnpm bench -- --quick   (fewer steps, skips stock dino-step)
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -29,6 +30,26 @@ run(process.execPath, [measure, 'dino-step', 'dino-ts', quick ? '2' : '4'], 'din
 if (!quick) run(process.execPath, [measure, 'dino-step', 'tfjs-stock', '1'], 'dino-step tfjs-stock (minutes)');
 run(process.execPath, [measure, 'vit-s16-infer', 'dino-ts', quick ? '2' : '3'], 'vit-s16-infer dino-ts');
 run(process.execPath, [measure, 'vit-s16-infer', 'tfjs-stock', quick ? '1' : '2'], 'vit-s16-infer tfjs-stock');
+// The trainer end to end (the shapes preset, its data, crops, step, checkpoints): crops of the next
+// batch made in a worker thread against crops made in the main thread.
+function trainRate(worker) {
+  const label = `shapes-preset-train crops in ${worker ? 'worker' : 'main thread'}`;
+  process.stderr.write(`measuring ${label}...\n`);
+  const out = mkdtempSync(join(tmpdir(), 'dino-bench-'));
+  const its = quick ? '24' : '64';
+  const r = spawnSync(process.execPath, [join(here, '..', 'apps', 'trainer', 'dist', 'bin.js'), 'train', '--preset', 'shapes', '--backend', 'wasm', '--max-iterations', its, '--eval-every', '0', '--no-report', '--out', out], {
+    encoding: 'utf8',
+    env: { ...process.env, DINO_AUGMENT_WORKER: worker ? '1' : '0' },
+  });
+  rmSync(out, { recursive: true, force: true });
+  const m = /Training done: .* \(([\d.]+) img\/s\)/.exec(r.stderr ?? '');
+  if (r.status !== 0 || !m) return process.stderr.write(`  ${label} failed: ${(r.stderr || '').trim().split('\n').slice(-3).join(' | ')}\n`);
+  const row = { name: 'shapes-preset-train', impl: worker ? 'dino-ts, crops in a worker' : 'dino-ts, crops in main thread', backend: 'wasm', threads: worker ? 2 : 1, img_per_s: Number(m[1]), peak_rss_mb: '' };
+  rows.push(row);
+  console.log(JSON.stringify(row));
+}
+trainRate(false);
+trainRate(true);
 if (existsSync('/usr/bin/python3') && spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' }).status === 0) {
   run('/usr/bin/python3', [join(here, 'bench', 'torch_bench.py'), '1'], 'pytorch (1 thread)');
 } else {
@@ -41,4 +62,8 @@ for (const r of rows) {
   const stock = get(r.name, 'tfjs-stock'), torch = get(r.name, 'pytorch');
   const ratio = (o) => (o && o !== r ? `${(r.img_per_s / o.img_per_s).toFixed(2)}x` : '');
   console.log(`| ${r.name} | ${r.impl} | ${r.backend} | ${r.threads} | ${r.img_per_s} | ${r.peak_rss_mb} | ${ratio(stock)} | ${ratio(torch)} |`);
+}
+const inWorker = get('shapes-preset-train', 'dino-ts, crops in a worker'), inMain = get('shapes-preset-train', 'dino-ts, crops in main thread');
+if (inWorker && inMain) {
+  console.log(`\nshapes preset training: crops in a worker ${inWorker.img_per_s} img/s against ${inMain.img_per_s} in the main thread (${(inWorker.img_per_s / inMain.img_per_s).toFixed(2)}x)`);
 }
