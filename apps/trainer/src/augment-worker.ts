@@ -1,7 +1,7 @@
 /**
  * Worker-thread entry: runs the DINO multi-crop augmentation on its own WebAssembly backend, so
  * on a CPU it overlaps the training step of the main thread (tfjs-wasm is single-threaded in
- * Node, and the augmentation is about 15% of a step of the shapes preset). The crops are the
+ * Node, and the augmentation is about an eighth of a step of the shapes preset). The crops are the
  * same bytes as in the main thread: same backend, same kernels, same per-iteration generator.
  */
 import { parentPort, workerData } from 'node:worker_threads';

@@ -1,10 +1,11 @@
 /**
  * Where the crops of each batch are made. On the wasm backend a worker thread makes the crops of
  * the next batch while the main thread trains on the current one: tfjs-wasm uses one thread in
- * Node, so the augmentation (about 15% of a step of the shapes preset) otherwise holds up the step
- * while the second core idles. On any other backend, or when the worker's file is not there (running
- * from sources), the crops are made in the main thread. Either way the crops are identical: the
- * same backend and kernels, and the generator of each iteration depends only on (seed, iteration).
+ * Node, so the augmentation (about an eighth of a step of the shapes preset) would otherwise hold
+ * up the step while the second core idles. On any other backend, or when the worker's file is not
+ * there (running from sources), the crops are made in the main thread. Either way the crops are
+ * identical: the same backend and kernels, and each iteration's generator depends only on (seed,
+ * iteration).
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

@@ -231,6 +231,7 @@ describe('ShapesDataset', () => {
     const opts = { length: 30, size: 32, clutter: 0.5 };
     const colour = new ShapesDataset(opts);
     const mono = new ShapesDataset({ ...opts, palette: 'mono' });
+    expect([colour.name, mono.name]).toEqual(['shapes32', 'shapes32-mono']);
     for (let i = 0; i < mono.length; i++) {
       const a = colour.getSync(i), b = mono.getSync(i);
       expect(b.label).toBe(a.label);

@@ -119,7 +119,7 @@ export class MovingShapesDataset {
     this.width = o.size;
     this.numFrames = o.numFrames;
     this.seed = o.seed;
-    this.name = `moving-shapes${o.size}`;
+    this.name = `moving-shapes${o.size}${o.palette === 'mono' ? '-mono' : ''}`;
   }
 
   /** Video i. */

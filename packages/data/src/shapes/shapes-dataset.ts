@@ -92,7 +92,8 @@ export function colorsBehind(bg: BackgroundSpec, cx: number, cy: number, radius:
  * Every factor a shortcut could use is random and independent of the class: colours (objects
  * and backgrounds share one colour distribution), fill texture (solid, stripes, dots, gradient,
  * checker; the background uses the same patterns), size, position, rotation; the background
- * carries value noise, soft blobs, lines and grain. The object always contrasts with what is
+ * carries value noise, soft blobs, lines and grain. With `palette: 'mono'` every image is a light object on a
+ * dark background instead, so colour cannot stand in for the shape. The object always contrasts with what is
  * behind it, so a person sees the shape at once, while k-NN on raw pixels does poorly.
  *
  * Item i is a pure function of (seed, i): random access, any length, identical bytes on every
@@ -145,7 +146,7 @@ export class ShapesDataset extends SyncDatasetBase {
     this.seed = o.seed;
     this.classNames = [...o.classes];
     this.numClasses = o.classes.length;
-    this.name = `shapes${o.size}`;
+    this.name = `shapes${o.size}${o.palette === 'mono' ? '-mono' : ''}`;
     this.opts = {
       clutter: o.clutter, radiusRange: o.radiusRange, textures: o.textures, minContrast: o.minContrast,
       maxRotation: o.maxRotation, placement: o.placement, palette: o.palette,
