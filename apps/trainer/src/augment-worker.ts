@@ -7,7 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from './backend';
-import { augmentation, iterationRng } from './augmentation';
+import { augmentation, makeCrops } from './augmentation';
 import type { AugmentRequest, AugmentReply, AugmentWorkerInit } from './background-augment';
 
 const init = workerData as AugmentWorkerInit;
@@ -17,7 +17,7 @@ const ready = selectBackend('wasm').then(() => augmentation(init.config, init.da
 port.on('message', async (req: AugmentRequest) => {
   const aug = await ready;
   try {
-    const crops = tf.tidy(() => aug.apply(tf.tensor4d(req.images, req.shape), iterationRng(init.config.seed, req.iteration)));
+    const crops = makeCrops(aug, init.config.seed, req.images, req.shape, req.iteration);
     const out = crops.map((t) => ({ data: t.dataSync() as Float32Array, shape: t.shape as [number, number, number, number] }));
     tf.dispose(crops);
     const reply: AugmentReply = { iteration: req.iteration, crops: out };

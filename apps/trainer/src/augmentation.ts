@@ -2,6 +2,7 @@
  * The run's multi-crop augmentation, and the randomness of each iteration's crops: shared by the
  * training loop and the augmentation worker, so both make the same crops.
  */
+import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@dino-ts/core';
 import { createDinoAugmentation, dinoAugmentConfigForImageSize } from '@dino-ts/augment';
 import type { TrainConfig } from './config';
@@ -13,6 +14,8 @@ export interface AugmentationData {
   mean: number[];
   std: number[];
 }
+
+export type Augmentation = ReturnType<typeof augmentation>;
 
 export function augmentation(c: TrainConfig, d: AugmentationData) {
   return createDinoAugmentation(
@@ -33,4 +36,9 @@ export function augmentation(c: TrainConfig, d: AugmentationData) {
 /** The augmentation's randomness for iteration `it`: a pure function of (seed, it). */
 export function iterationRng(seed: number, it: number): Rng {
   return new Rng((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(it + 1, 0x85ebca77)) >>> 0);
+}
+
+/** The crops of iteration `iteration` of a batch (NHWC in [0, 1]); the caller disposes them. */
+export function makeCrops(aug: Augmentation, seed: number, images: Float32Array, shape: [number, number, number, number], iteration: number): tf.Tensor4D[] {
+  return tf.tidy(() => aug.apply(tf.tensor4d(images, shape), iterationRng(seed, iteration)));
 }

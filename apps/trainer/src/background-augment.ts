@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs-core';
 import type { TrainConfig } from './config';
-import { augmentation, iterationRng, type AugmentationData } from './augmentation';
+import { augmentation, makeCrops, type AugmentationData } from './augmentation';
 
 type Shape4 = [number, number, number, number];
 
@@ -44,13 +44,14 @@ function mainThreadCrops(c: TrainConfig, d: AugmentationData): CropMaker {
   const aug = augmentation(c, d);
   return {
     where: 'main thread',
-    crops: async (images, shape, iteration) => tf.tidy(() => aug.apply(tf.tensor4d(images, shape), iterationRng(c.seed, iteration))),
+    crops: async (images, shape, iteration) => makeCrops(aug, c.seed, images, shape, iteration),
     close: async () => {},
   };
 }
 
 /** Crops made by a worker thread on its own wasm backend, handed back as plain arrays. */
 function workerCrops(file: string, c: TrainConfig, d: AugmentationData): CropMaker {
+  // Only plain fields cross to the worker (the caller's data object also holds the data sets).
   const init: AugmentWorkerInit = { config: c, data: { imageSize: d.imageSize, channels: d.channels, mean: d.mean, std: d.std } };
   const worker = new Worker(file, { workerData: init });
   const waiting = new Map<number, { resolve: (t: tf.Tensor4D[]) => void; reject: (e: Error) => void }>();

@@ -181,27 +181,24 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
   let collapseWarned = -1;
   let exitCode: number = EXIT.ok;
   let batches: AsyncGenerator<Awaited<ReturnType<DataLoader['load']>>> | undefined;
-  // The crops of the next iteration are made (on another thread where possible) while this one trains.
-  let pending: Promise<tf.Tensor4D[] | null> | null = null;
-  // The request must reach the worker before the step starts: the step is synchronous wasm work
-  // that would hold back any callback (a `.then` on the loader) until it ends.
-  // (Wrapped in an object: an async function would flatten the promise and wait for the crops.)
-  const cropsOf = async (i: number): Promise<{ crops: Promise<tf.Tensor4D[] | null> }> => {
+  // The crops of the next iteration are made (on another thread where possible) while this one
+  // trains. Each request goes out before the step starts: the step is synchronous wasm work that
+  // would hold back any callback (a `.then` on the loader) until it ends.
+  let pending: Promise<tf.Tensor4D[]> | null = null;
+  const requestCrops = async (i: number) => {
     const { value: batch } = await batches!.next();
-    const crops = batch ? cropMaker.crops(batch.images, batch.shape, i) : Promise.resolve(null);
-    crops.catch(() => {}); // awaited later; this only keeps Node from calling the rejection unhandled meanwhile
-    return { crops };
+    pending = batch ? cropMaker.crops(batch.images, batch.shape, i) : null;
+    pending?.catch(() => {}); // awaited later; this only keeps Node from calling a rejection unhandled meanwhile
   };
   try {
     batches = loader.iterate({ from: { epoch: Math.floor(it / itersPerEpoch), iteration: it % itersPerEpoch } });
-    if (it < stopAt) pending = (await cropsOf(it)).crops;
-    while (it < stopAt) {
+    if (it < stopAt) await requestCrops(it);
+    while (it < stopAt && pending) {
       const epoch = Math.floor(it / itersPerEpoch);
       const ts = Date.now();
       const crops = await pending;
       pending = null;
-      if (!crops) break;
-      if (it + 1 < stopAt) pending = (await cropsOf(it + 1)).crops;
+      if (it + 1 < stopAt) await requestCrops(it + 1);
       let m: DinoStepMetrics;
       try {
         m = await trainer.step(crops, it, epoch);
@@ -255,7 +252,9 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
     throw e;
   } finally {
     // Crops made ahead for an iteration that will not run (stop, signal, error) are dropped.
-    if (pending) await pending.then((k) => k && tf.dispose(k), () => {});
+    // (A cast: TypeScript does not see that requestCrops, a closure, sets it.)
+    const left = pending as Promise<tf.Tensor4D[]> | null;
+    if (left) await left.then((k) => tf.dispose(k), () => {});
     await cropMaker.close();
     await batches?.return(undefined);
     process.off('SIGINT', sigint);
