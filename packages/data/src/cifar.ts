@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { checkChoice } from '@dino-ts/core';
 import { ArrayDataset } from './array-dataset';
 import { DataError } from './errors';
-import { isDirectory } from './files';
+import { allInOrder, isDirectory } from './files';
 
 /** Bytes of one CIFAR image: 32 x 32 x 3, stored channel by channel (all R, all G, all B). */
 const IMAGE_BYTES = 32 * 32 * 3;
@@ -131,7 +131,7 @@ export async function loadCifar10(options: CifarOptions): Promise<ArrayDataset> 
   const dir = resolveDir(options.dir, 'cifar10');
   const names = split === 'train' ? [1, 2, 3, 4, 5].map((k) => `data_batch_${k}.bin`) : ['test_batch.bin'];
   const classNames = await readNames(join(dir, 'batches.meta.txt'), 'cifar10', 10);
-  const files = await Promise.all(
+  const files = await allInOrder(
     names.map(async (f) => ({ path: join(dir, f), bytes: await readRequired(join(dir, f), 'cifar10') })),
   );
   const { images, labels } = decodeRecords(files, 1, 0, 10);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { checkChoice, withDefaults } from '@dino-ts/core';
 import { ArrayDataset } from './array-dataset';
 import { DataError } from './errors';
-import { firstExisting, isDirectory } from './files';
+import { allInOrder, firstExisting, isDirectory } from './files';
 import { IDX_MAGIC, readIdx } from './idx';
 
 /** Fashion-MNIST's classes, index = label (Xiao et al. 2017). */
@@ -35,7 +35,7 @@ export interface IdxDatasetOptions {
  * Images are grayscale (1 channel).
  */
 export async function loadIdxDataset(opts: IdxDatasetOptions): Promise<ArrayDataset> {
-  const [images, labels] = await Promise.all([
+  const [images, labels] = await allInOrder([
     readIdx(opts.imagesFile, IDX_MAGIC.images),
     readIdx(opts.labelsFile, IDX_MAGIC.labels),
   ]);

@@ -40,3 +40,15 @@ export function isDirectory(path: string): boolean {
 export function firstExisting(candidates: readonly string[]): string | undefined {
   return candidates.find((p) => existsSync(p));
 }
+
+/**
+ * Like `Promise.all` over file reads, but when several fail it throws the error of the first
+ * in list order, not of whichever failed first: the same bad input always gets the same message.
+ */
+export async function allInOrder<T>(reads: readonly Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(reads);
+  return settled.map((r) => {
+    if (r.status === 'rejected') throw r.reason;
+    return r.value;
+  });
+}
