@@ -90,9 +90,10 @@ export function videoSet(d: Pick<OpenedData, 'imageSize'>, c: VideoConfig, video
 }
 
 /** Video object segmentation by label propagation on moving-shapes videos; DAVIS J&F. */
-export async function videoEval(backbone: Backbone, d: OpenedData, c: VideoConfig, videos = 6, frames = 8) {
-  const set = videoSet(d, c, videos, frames);
+export async function videoEval(backbone: Backbone, d: OpenedData, c: VideoConfig) {
+  const set = videoSet(d, c);
   const size = set.height;
+  const frames = set.numFrames;
   const sequences: ev.DavisSequenceResult[] = [];
   for (let v = 0; v < set.length; v++) {
     const video = set.get(v);

@@ -184,7 +184,8 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
   // The crops of the next iteration are made (on another thread where possible) while this one
   // trains. Each request goes out before the step starts: the step is synchronous wasm work that
   // would hold back any callback (a `.then` on the loader) until it ends.
-  let pending: Promise<tf.Tensor4D[]> | null = null;
+  // (Typed by assertion: requestCrops, a closure, sets it, which a plain `= null` would hide.)
+  let pending = null as Promise<tf.Tensor4D[]> | null;
   const requestCrops = async (i: number) => {
     const { value: batch } = await batches!.next();
     pending = batch ? cropMaker.crops(batch.images, batch.shape, i) : null;
@@ -252,9 +253,7 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
     throw e;
   } finally {
     // Crops made ahead for an iteration that will not run (stop, signal, error) are dropped.
-    // (A cast: TypeScript does not see that requestCrops, a closure, sets it.)
-    const left = pending as Promise<tf.Tensor4D[]> | null;
-    if (left) await left.then((k) => tf.dispose(k), () => {});
+    if (pending) await pending.then((k) => tf.dispose(k), () => {});
     await cropMaker.close();
     await batches?.return(undefined);
     process.off('SIGINT', sigint);

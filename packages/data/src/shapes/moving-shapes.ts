@@ -4,7 +4,7 @@ import { STREAM, hashInts, mix32 } from '../hash';
 import type { RGB } from './color';
 import { SHAPE_CLASS_NAMES } from './geometry';
 import { renderScene } from './raster';
-import { checkPalette, contrastingColors, monochrome, randomBackground, randomTexture, type ObjectSpec, type Palette, type TextureKind } from './scene';
+import { checkPalette, contrastingColors, monochrome, paletteSuffix, randomBackground, randomTexture, type ObjectSpec, type Palette, type TextureKind } from './scene';
 import { colorsBehind } from './shapes-dataset';
 
 export interface MovingShapesOptions {
@@ -119,7 +119,7 @@ export class MovingShapesDataset {
     this.width = o.size;
     this.numFrames = o.numFrames;
     this.seed = o.seed;
-    this.name = `moving-shapes${o.size}${o.palette === 'mono' ? '-mono' : ''}`;
+    this.name = `moving-shapes${o.size}${paletteSuffix(o.palette)}`;
   }
 
   /** Video i. */

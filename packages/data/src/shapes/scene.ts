@@ -180,6 +180,11 @@ export function checkPalette(palette: unknown): asserts palette is Palette {
   if (palette !== 'colour' && palette !== 'mono') throw new ConfigError('palette', palette, "must be 'colour' or 'mono'");
 }
 
+/** The data set name's mark of its palette: mono sets are named so (shapes32-mono). */
+export function paletteSuffix(palette: Palette): string {
+  return palette === 'mono' ? '-mono' : '';
+}
+
 const MONO_BACKGROUND: RGB = [0.12, 0.12, 0.12];
 const MONO_CLUTTER: RGB = [0.3, 0.3, 0.3];
 const MONO_OBJECT: RGB = [0.88, 0.88, 0.88];

@@ -8,6 +8,7 @@ import { renderScene, backgroundAt } from './raster';
 import {
   TEXTURE_KINDS,
   checkPalette,
+  paletteSuffix,
   contrastingColors,
   monochrome,
   randomBackground,
@@ -41,10 +42,7 @@ export interface ShapesOptions {
    * its radius (1: anywhere it fits, 0: always centred).
    */
   placement?: number;
-  /**
-   * 'colour' (default): random colours for objects and backgrounds. 'mono': a light object on a
-   * dark background, the same in every image, so shape, size and position are all that vary.
-   */
+  /** 'colour' (default) or 'mono' (see `Palette`). */
   palette?: Palette;
 }
 
@@ -92,9 +90,10 @@ export function colorsBehind(bg: BackgroundSpec, cx: number, cy: number, radius:
  * Every factor a shortcut could use is random and independent of the class: colours (objects
  * and backgrounds share one colour distribution), fill texture (solid, stripes, dots, gradient,
  * checker; the background uses the same patterns), size, position, rotation; the background
- * carries value noise, soft blobs, lines and grain. With `palette: 'mono'` every image is a light object on a
- * dark background instead, so colour cannot stand in for the shape. The object always contrasts with what is
- * behind it, so a person sees the shape at once, while k-NN on raw pixels does poorly.
+ * carries value noise, soft blobs, lines and grain. With `palette: 'mono'` every image is a light
+ * object on a dark background instead, so colour cannot stand in for the shape. The object always
+ * contrasts with what is behind it, so a person sees the shape at once, while k-NN on raw pixels
+ * does poorly.
  *
  * Item i is a pure function of (seed, i): random access, any length, identical bytes on every
  * run. Labels are balanced: each run of `numClasses` consecutive items holds every class once.
@@ -146,7 +145,7 @@ export class ShapesDataset extends SyncDatasetBase {
     this.seed = o.seed;
     this.classNames = [...o.classes];
     this.numClasses = o.classes.length;
-    this.name = `shapes${o.size}${o.palette === 'mono' ? '-mono' : ''}`;
+    this.name = `shapes${o.size}${paletteSuffix(o.palette)}`;
     this.opts = {
       clutter: o.clutter, radiusRange: o.radiusRange, textures: o.textures, minContrast: o.minContrast,
       maxRotation: o.maxRotation, placement: o.placement, palette: o.palette,
