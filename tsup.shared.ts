@@ -1,9 +1,11 @@
 import { defineConfig, type Options } from 'tsup';
 
 /**
- * The build every library package shares: ESM + CJS + .d.ts from src/index.ts, with tfjs, the
- * workspace packages and native modules left external (tfjs-core must stay a single copy: its
- * kernels, gradients and backends live in one global registry).
+ * The build every library package shares: ESM + CJS, each with its own declarations (.d.ts for
+ * `import`, .d.cts for `require`), from src/index.ts. tfjs, the workspace packages and native
+ * modules stay external: the application's one @tensorflow/tfjs-core owns the engine, the
+ * kernel and gradient registries and the Tensor class, and no dist may carry a copy of it.
+ * No source maps are shipped: they would point at sources the tarballs do not contain.
  */
 export function libraryConfig(overrides: Options = {}) {
   return defineConfig({
@@ -11,9 +13,9 @@ export function libraryConfig(overrides: Options = {}) {
     format: ['esm', 'cjs'],
     dts: true,
     clean: true,
-    sourcemap: true,
+    sourcemap: false,
     target: 'es2022',
-    external: [/^@tensorflow\//, /^@dino-ts\//, 'sharp'],
+    external: [/^@tensorflow\//, /^@dino-ts\//, 'sharp', 'vitest'],
     ...overrides,
   });
 }

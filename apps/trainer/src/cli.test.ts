@@ -30,6 +30,17 @@ beforeAll(() => {
   if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`pnpm build\` first (the root \`pnpm test\` does).`);
 });
 
+describe('dino CLI: version', () => {
+  it('prints the package version for --version, -V and info --version', () => {
+    const { version } = JSON.parse(readFileSync(resolve(__dirname, '../package.json'), 'utf8'));
+    for (const args of [['--version'], ['-V'], ['info', '--version']]) {
+      const r = dino(args);
+      expect(r.code, args.join(' ')).toBe(0);
+      expect(r.out.trim()).toBe(version);
+    }
+  });
+});
+
 describe('dino CLI: bad input', () => {
   it('rejects an unknown flag with a clear message and exit code 2', () => {
     const r = dino(['train', '--bogus-flag', '3']);

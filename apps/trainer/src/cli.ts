@@ -7,6 +7,7 @@ import { addSettingFlags, addPresetAndConfigFlags, flagValues } from './flags';
 import { resolveConfig, readConfigFile, PRESETS, DEFAULT_PRESET, ConfigFileError, EVAL_BANK, type TrainConfig } from './config';
 import { selectBackend, BackendUnavailableError, BACKEND_CHOICES, type BackendChoice } from './backend';
 import { EXIT } from './train';
+import { DINO_TS_VERSION } from './versions';
 
 function configFrom(opts: Record<string, unknown>): TrainConfig {
   const layers: Record<string, unknown>[] = [];
@@ -26,6 +27,7 @@ async function backendFor(choice: string, quiet = false) {
 export function buildProgram(): Command {
   const program = new Command('dino')
     .description('DINO self-supervised training and evaluation of vision transformers on tfjs (Caron et al. 2021).')
+    .version(DINO_TS_VERSION, '-V, --version', 'print the dino-ts version')
     .showHelpAfterError('(run with --help for the flags)')
     .exitOverride();
 
@@ -103,6 +105,7 @@ export function buildProgram(): Command {
       .option('--out <dir>', 'a run directory')
       .option('--preset <name>', 'a preset', 'shapes')
       .option('--backend <name>', 'compute backend', 'auto')
+      .version(DINO_TS_VERSION, '-V, --version', 'print the dino-ts version')
       .exitOverride()
       .action(async (o) => {
         const backend = await backendFor(o.backend, true);

@@ -21,7 +21,23 @@ export const VIT_PRESETS = {
   vit_base: { embedDim: 768, depth: 12, numHeads: 12 },
 } as const;
 
-const factories = new Map<string, BackboneFactory>();
+/** The backbones this package defines, one set per loaded copy (its own classes). */
+const builtins = new Map<string, BackboneFactory>();
+
+/**
+ * Backbones users add. They live on `globalThis`, under a registry-wide symbol, so that when an
+ * application loads both builds of this package (ESM code beside a CommonJS dependency), a
+ * backbone registered through one is found through the other.
+ */
+const USER_REGISTRY = Symbol.for('@dino-ts/backbones:user-registry');
+const registered: Map<string, BackboneFactory> = ((globalThis as Record<symbol, unknown>)[USER_REGISTRY] ??= new Map()) as Map<
+  string,
+  BackboneFactory
+>;
+
+function lookup(name: string): BackboneFactory | undefined {
+  return registered.get(name) ?? builtins.get(name);
+}
 
 function vitPreset(preset: keyof typeof VIT_PRESETS): BackboneFactory {
   return (opts, name) => {
@@ -48,15 +64,15 @@ function vitPreset(preset: keyof typeof VIT_PRESETS): BackboneFactory {
 export function registerBackbone(name: string, factory: BackboneFactory, opts: { override?: boolean } = {}): void {
   if (typeof name !== 'string' || name.length === 0) throw new ConfigError('name', name, 'must be a non-empty string');
   if (typeof factory !== 'function') throw new ConfigError('factory', factory, 'must be a function');
-  if (factories.has(name) && !opts.override) {
+  if (lookup(name) && !opts.override) {
     throw new ConfigError('name', name, 'is already registered (pass { override: true } to replace it)');
   }
-  factories.set(name, factory);
+  registered.set(name, factory);
 }
 
 /** The registered names, sorted. */
 export function listBackbones(): string[] {
-  return [...factories.keys()].sort();
+  return [...new Set([...builtins.keys(), ...registered.keys()])].sort();
 }
 
 /**
@@ -73,7 +89,7 @@ export function createBackbone(name: 'resnet18' | 'resnet34', opts?: Omit<ResNet
 export function createBackbone(name: 'resnet', opts?: ResNetConfig): ResNet;
 export function createBackbone(name: string, opts?: object): Backbone;
 export function createBackbone(name: string, opts: object = {}): Backbone {
-  const factory = factories.get(name);
+  const factory = lookup(name);
   if (!factory) {
     throw new ConfigError('backbone', name, `must be one of ${listBackbones().map((n) => JSON.stringify(n)).join(', ')}`);
   }
@@ -81,9 +97,9 @@ export function createBackbone(name: string, opts: object = {}): Backbone {
 }
 
 for (const preset of Object.keys(VIT_PRESETS) as (keyof typeof VIT_PRESETS)[]) {
-  registerBackbone(preset, vitPreset(preset));
+  builtins.set(preset, vitPreset(preset));
 }
-registerBackbone('vit', (opts, name) => new VisionTransformer(opts as unknown as VitConfig, name));
+builtins.set('vit', (opts, name) => new VisionTransformer(opts as unknown as VitConfig, name));
 
 /** Basic-block ResNets by depth (torchvision's layouts). */
 export const RESNET_PRESETS = {
@@ -92,11 +108,11 @@ export const RESNET_PRESETS = {
 } as const;
 
 for (const [preset, layers] of Object.entries(RESNET_PRESETS)) {
-  registerBackbone(preset, (opts, name) => {
+  builtins.set(preset, (opts, name) => {
     if (opts.layers !== undefined) {
       throw new ConfigError('layers', opts.layers, `is fixed by "${preset}"; use createBackbone('resnet', { layers }) for others`);
     }
     return new ResNet({ ...(opts as ResNetConfig), layers: [...layers] as [number, number, number, number] }, name);
   });
 }
-registerBackbone('resnet', (opts, name) => new ResNet(opts as ResNetConfig, name));
+builtins.set('resnet', (opts, name) => new ResNet(opts as ResNetConfig, name));

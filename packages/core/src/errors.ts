@@ -21,6 +21,21 @@ export class ShapeError extends Error {
   }
 }
 
+/**
+ * Bytes that do not follow their format (a corrupt, truncated or hand-edited safetensors file).
+ * The message names the source, the entry and what is wrong with it; `file` holds the source for
+ * programs that want it. Same constructor as @dino-ts/data's DataError, so the two can merge.
+ */
+export class DataError extends Error {
+  constructor(
+    message: string,
+    readonly file?: string,
+  ) {
+    super(message);
+    this.name = 'DataError';
+  }
+}
+
 function formatValue(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (Array.isArray(v)) return `[${v.join(', ')}]`;
