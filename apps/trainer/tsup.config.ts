@@ -6,7 +6,7 @@ export default defineConfig({
   format: ['esm'],
   dts: { entry: 'src/index.ts' },
   clean: true,
-  sourcemap: true,
+  sourcemap: false,
   target: 'es2022',
   external: [/^@tensorflow\//, /^@dino-ts\//, 'sharp', 'commander', 'cli-progress', 'zod', 'yaml', 'webgpu'],
 });

@@ -4,6 +4,8 @@
  */
 import * as data from '@dino-ts/data';
 import type { Dataset } from '@dino-ts/data';
+// The file loaders (node:fs, sharp) live in the Node-only entry of @dino-ts/data.
+import { loadCifar10, loadCifar100, loadFashionMnist, loadImageFolder } from '@dino-ts/data/node';
 import type { TrainConfig } from './config';
 
 export interface OpenedData {
@@ -51,21 +53,21 @@ export async function openDatasets(c: TrainConfig): Promise<OpenedData> {
     }
     case 'fashion-mnist': {
       const dir = c.data;
-      train = limit(await data.loadFashionMnist({ dir, split: 'train' }), c.trainSize, c.seed);
-      test = limit(await data.loadFashionMnist({ dir, split: 'test' }), c.testSize, c.seed + 1);
+      train = limit(await loadFashionMnist({ dir, split: 'train' }), c.trainSize, c.seed);
+      test = limit(await loadFashionMnist({ dir, split: 'test' }), c.testSize, c.seed + 1);
       break;
     }
     case 'cifar10':
     case 'cifar100': {
       if (!c.data) throw new Error(`--dataset ${c.dataset} needs --data DIR: the folder of the CIFAR binary version (data_batch_1.bin ... / train.bin).`);
-      const load = c.dataset === 'cifar10' ? data.loadCifar10 : data.loadCifar100;
+      const load = c.dataset === 'cifar10' ? loadCifar10 : loadCifar100;
       train = limit(await load({ dir: c.data, split: 'train' }), c.trainSize, c.seed);
       test = limit(await load({ dir: c.data, split: 'test' }), c.testSize, c.seed + 1);
       break;
     }
     case 'folder': {
       if (!c.data) throw new Error('--dataset folder needs --data DIR: a folder of images (one sub-folder per class, or flat).');
-      const all = await data.loadImageFolder({ dir: c.data, size: c.imageSize });
+      const all = await loadImageFolder({ dir: c.data, size: c.imageSize });
       const [a, b] = data.splitDataset(all, Math.max(1, Math.round(all.length * 0.1)), c.seed);
       train = limit(a, c.trainSize, c.seed);
       test = limit(b, c.testSize, c.seed + 1);

@@ -6,6 +6,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Backbone } from '@dino-ts/backbones';
 import * as ev from '@dino-ts/eval';
+// PNG encoding (sharp) lives in the Node-only entry of @dino-ts/eval.
+import { encodePng } from '@dino-ts/eval/node';
 import * as data from '@dino-ts/data';
 import type { Dataset } from '@dino-ts/data';
 import { firstItems, limit, type OpenedData } from './datasets';
@@ -116,7 +118,7 @@ export async function attentionGalleryPng(backbone: Backbone, d: OpenedData, n =
   const x = tf.tidy(() => tf.div(tf.sub(tf.tensor4d(b.images, b.shape), tf.tensor1d(d.mean)), tf.tensor1d(d.std)) as tf.Tensor4D);
   try {
     const vis = await ev.visualizeAttention(backbone, x, { mean: d.mean, std: d.std, scale });
-    return Buffer.from(await ev.encodePng(ev.attentionGallery(vis, { padding: 3 })));
+    return Buffer.from(await encodePng(ev.attentionGallery(vis, { padding: 3 })));
   } finally {
     x.dispose();
   }
@@ -154,5 +156,5 @@ export async function neighboursPng(
       tiles.push(tile(nb.images.subarray(j * per, (j + 1) * per), same ? [30, 160, 60] : [200, 40, 40]));
     }
   }
-  return Buffer.from(await ev.encodePng(ev.imageGrid(tiles, { cols: 1 + shown, padding: 3 })));
+  return Buffer.from(await encodePng(ev.imageGrid(tiles, { cols: 1 + shown, padding: 3 })));
 }

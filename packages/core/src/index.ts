@@ -1,8 +1,9 @@
 import './gradients';
 
-export { GRADIENTS_REGISTERED } from './gradients';
+export { GRADIENTS_REGISTERED, GRADIENT_KERNELS, registerGradients } from './gradients';
 export * from './errors';
 export * from './rng';
 export * from './safetensors';
 export * from './params';
 export * from './nn';
+export { float16ToFloat32Array, bfloat16ToFloat32Array, float32ToFloat16Array } from './float16';

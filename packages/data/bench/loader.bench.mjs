@@ -5,7 +5,9 @@ import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { ArrayDataset, DataLoader, ImageFolderDataset, MovingShapesDataset, ShapesDataset } from '../dist/index.js';
+import { ArrayDataset, DataLoader, MovingShapesDataset, ShapesDataset } from '../dist/index.js';
+// Image folders read files and decode with sharp: the Node-only entry.
+import { ImageFolderDataset } from '../dist/node.js';
 
 const quick = process.argv.includes('--quick');
 const scale = quick ? 0.2 : 1;

@@ -1,3 +1,4 @@
+// Node only (node:fs, node:path): exported from '@dino-ts/data/node'.
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

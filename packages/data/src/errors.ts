@@ -1,13 +1,5 @@
 /**
- * An unreadable or malformed data file. The message names the file, what was found, what was
- * expected and how to fix it; `file` holds the path for programs that want it.
+ * An unreadable or malformed data file: core's `DataError` (safetensors files raise it too), so
+ * one `instanceof DataError` catches every bad file whichever package read it.
  */
-export class DataError extends Error {
-  constructor(
-    message: string,
-    readonly file?: string,
-  ) {
-    super(message);
-    this.name = 'DataError';
-  }
-}
+export { DataError } from '@dino-ts/core';

@@ -1,23 +1,12 @@
+// Node only (node:path, and the files through ./files): exported from '@dino-ts/data/node'.
 import { join } from 'node:path';
 import { checkChoice, withDefaults } from '@dino-ts/core';
 import { ArrayDataset } from './array-dataset';
 import { DataError } from './errors';
 import { allInOrder, firstExisting, isDirectory } from './files';
-import { IDX_MAGIC, readIdx } from './idx';
-
-/** Fashion-MNIST's classes, index = label (Xiao et al. 2017). */
-export const FASHION_MNIST_CLASSES: readonly string[] = [
-  'T-shirt/top',
-  'Trouser',
-  'Pullover',
-  'Dress',
-  'Coat',
-  'Sandal',
-  'Shirt',
-  'Sneaker',
-  'Bag',
-  'Ankle boot',
-];
+import { FASHION_MNIST_CLASSES } from './fashion-mnist-classes';
+import { IDX_MAGIC } from './idx';
+import { readIdx } from './read-idx';
 
 /** Where Debian's `dataset-fashion-mnist` package installs the IDX files. */
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';

@@ -1,3 +1,7 @@
+/**
+ * File helpers of the Node-only loaders (IDX, Fashion-MNIST, CIFAR). Nothing in the main entry may
+ * import this module: it pulls in node:fs, node:zlib and node:util, which a browser bundle lacks.
+ */
 import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { gunzip } from 'node:zlib';

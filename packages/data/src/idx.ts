@@ -1,5 +1,9 @@
+/**
+ * The IDX format (MNIST-style files) parsed from bytes already in memory, so it works in a browser
+ * (bytes from `fetch`, after `DecompressionStream('gzip')` for .gz files); reading the files from
+ * disk is `readIdx` in `@dino-ts/data/node`.
+ */
 import { DataError } from './errors';
-import { readMaybeGzip } from './files';
 
 /** IDX magic numbers (Yann LeCun's MNIST format): 0x0000 0x08 (unsigned byte) rank. */
 export const IDX_MAGIC = { images: 2051, labels: 2049 } as const;
@@ -58,9 +62,4 @@ export function parseIdx(bytes: Uint8Array, path: string, expectedMagic: number)
     );
   }
   return { dims, data: bytes.subarray(header, header + count) };
-}
-
-/** Reads and parses an IDX file (.gz or raw). */
-export async function readIdx(path: string, expectedMagic: number): Promise<IdxArray> {
-  return parseIdx(await readMaybeGzip(path), path, expectedMagic);
 }

@@ -1,6 +1,8 @@
+// Node only (node:fs, node:path, and sharp, a native module): exported from '@dino-ts/data/node'.
+// A browser builds data sets from decoded pixels instead: see image-data.ts.
 import { readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve } from 'node:path';
-import sharp from 'sharp';
+import type SharpDefault from 'sharp';
 import { ConfigError, ShapeError, checkChoice, checkInt } from '@dino-ts/core';
 import { checkIndex, collate } from './collate';
 import { DataError } from './errors';
@@ -64,6 +66,26 @@ export interface SkippedFile {
   reason: string;
 }
 
+type Sharp = typeof SharpDefault;
+let sharpPromise: Promise<Sharp> | null = null;
+
+/**
+ * sharp, loaded on first use: it is an optional peer dependency (a native module), so importing
+ * '@dino-ts/data/node' for the IDX / CIFAR loaders works without it; only opening an image
+ * folder needs it, and then the error says how to get it.
+ */
+function loadSharp(): Promise<Sharp> {
+  sharpPromise ??= import('sharp')
+    .then((m) => ((m as { default?: Sharp }).default ?? (m as unknown as Sharp)))
+    .catch((e) => {
+      sharpPromise = null; // let a later call retry, e.g. after installing it
+      throw new DataError(
+        `image folders are decoded with the npm package "sharp", which cannot be loaded (npm install sharp): ${(e as Error).message}`,
+      );
+    });
+  return sharpPromise;
+}
+
 /** Unreadable files tried in a row, with onError 'skip', before giving up on an item. */
 const MAX_SUBSTITUTES = 4;
 
@@ -120,6 +142,7 @@ interface DecodeSpec {
 /** Decodes and resizes one file to HWC bytes. */
 async function decodeImage(file: string, spec: DecodeSpec): Promise<Uint8Array> {
   const { height, width, channels, fit, background } = spec;
+  const sharp = await loadSharp();
   const { data, info } = await sharp(file)
     .rotate() // apply the EXIF orientation
     .flatten({ background })
@@ -157,7 +180,7 @@ async function verifyFiles(
           used += img.byteLength;
         }
       } else {
-        const meta = await sharp(e.file).metadata();
+        const meta = await (await loadSharp())(e.file).metadata();
         if (!meta.width || !meta.height) throw new Error('no image size in the header');
       }
     } catch (err) {
@@ -235,6 +258,8 @@ export class ImageFolderDataset implements Dataset {
     checkInt('cacheBytes', o.cacheBytes, 0);
     checkInt('concurrency', o.concurrency, 1, 256);
     const exts = o.extensions.map((e) => e.toLowerCase());
+    // Before any file is tried: a missing sharp must not read as "every image is unreadable".
+    await loadSharp();
 
     const dir = resolve(root);
     let st;

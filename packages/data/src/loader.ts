@@ -167,7 +167,7 @@ export class DataLoader {
   private schedule(epoch: number, iteration: number): Promise<LoaderBatch> {
     const p = this.deferLoads
       ? new Promise<LoaderBatch>((resolve, reject) => {
-          setImmediate(() => this.load(epoch, iteration).then(resolve, reject));
+          nextTurn(() => this.load(epoch, iteration).then(resolve, reject));
         })
       : this.load(epoch, iteration);
     // A prefetched batch may fail before anyone awaits it; the error is delivered when it is
@@ -176,3 +176,23 @@ export class DataLoader {
     return p;
   }
 }
+
+/**
+ * Runs `fn` on a later turn of the event loop, after pending I/O and rendering: `setImmediate`
+ * in Node; in a browser, which has none, a MessageChannel message (not `setTimeout(0)`, which
+ * browsers clamp to 4 ms once timers nest).
+ */
+const nextTurn: (fn: () => void) => void = (() => {
+  const g = globalThis as { setImmediate?: (fn: () => void) => unknown };
+  if (typeof g.setImmediate === 'function') return (fn) => void g.setImmediate!(fn);
+  if (typeof MessageChannel === 'function') {
+    const queue: Array<() => void> = [];
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => queue.shift()!();
+    return (fn) => {
+      queue.push(fn);
+      channel.port2.postMessage(null);
+    };
+  }
+  return (fn) => void setTimeout(fn, 0);
+})();

@@ -1,3 +1,5 @@
+// Node only: every kind but 'shapes' opens files (and 'folder' decodes with sharp), so this lives
+// in '@dino-ts/data/node'; in a browser construct ShapesDataset (or an ArrayDataset) directly.
 import { checkChoice } from '@dino-ts/core';
 import { loadCifar10, loadCifar100, type Cifar100Options, type CifarOptions } from './cifar';
 import { loadFashionMnist, type FashionMnistOptions } from './fashion-mnist';

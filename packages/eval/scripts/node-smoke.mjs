@@ -1,10 +1,12 @@
-// The built @dino-ts/eval under plain Node: ESM and CJS entry points, k-NN on a ViT's features on
-// the wasm backend, an attention mask, a PNG. Prints one JSON line.
+// The built @dino-ts/eval under plain Node: ESM and CJS entry points (the main one and /node), k-NN
+// on a ViT's features on the wasm backend, an attention mask, a PNG. Prints one JSON line.
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { createBackbone } from '@dino-ts/backbones';
-import { attentionMaps, attentionMask, encodePng, evaluateKnn, fromArrays, heatmapImage } from '@dino-ts/eval';
+import { attentionMaps, attentionMask, evaluateKnn, fromArrays, heatmapImage } from '@dino-ts/eval';
+// PNG encoding needs sharp, so it is in the Node-only entry.
+import { encodePng } from '@dino-ts/eval/node';
 
 await tf.setBackend('wasm');
 await tf.ready();
@@ -18,11 +20,14 @@ const x = tf.tensor4d(data.subarray(0, 768), [1, 16, 16, 3]);
 const { perHead, mean } = attentionMaps(vit, x);
 const mask = await attentionMask(perHead, 0.6);
 const png = await encodePng(heatmapImage(await mean.data(), 4, 4));
-const cjs = createRequire(import.meta.url)('@dino-ts/eval');
+const require = createRequire(import.meta.url);
+const cjs = require('@dino-ts/eval');
+const cjsNode = require('@dino-ts/eval/node');
 console.log(JSON.stringify({
   backend: tf.getBackend(),
   knnTop1: report.results.map((r) => r.top1),
   maskShape: mask.shape,
   pngBytes: png.length,
   cjsKnn: typeof cjs.knnClassifier,
+  cjsPng: typeof cjsNode.encodePng,
 }));

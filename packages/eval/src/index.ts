@@ -8,6 +8,10 @@
  * import { evaluateKnn, fromIndexedDataset } from '@dino-ts/eval';
  * const report = await evaluateKnn(teacher, fromIndexedDataset(train), fromIndexedDataset(test), { k: [20] });
  * console.log(report.results[0].top1);
+ *
+ * This entry has no Node built-ins and no native modules, so it bundles for a browser; attention
+ * pictures come out as RGB / RGBA arrays (`toImageData`, `maskLayer`, `attentionImageData`) for
+ * a canvas. PNG encoding and files (sharp) are in '@dino-ts/eval/node'.
  */
 export { DEFAULTS } from './defaults';
 export * from './source';
@@ -22,7 +26,6 @@ export * from './attention';
 export * from './segmentation';
 export * from './colormap';
 export * from './render';
-export * from './png';
 export * from './visualize';
 export * from './davis';
 export * from './resize';

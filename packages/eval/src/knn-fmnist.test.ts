@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import { describeBackends } from '@dino-ts/core/testing';
-import { FASHION_MNIST_DIR, loadFashionMnist } from '@dino-ts/data';
+import { FASHION_MNIST_DIR, loadFashionMnist } from '@dino-ts/data/node';
 import { knnClassifier } from './knn';
 import type { FeatureMatrix } from './features';
 import { evalFixture, ints } from './testing';

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 
 describe('built package in plain Node', () => {
-  it('loads (ESM and CJS) and runs k-NN, attention masks and PNG output on wasm', () => {
+  it('loads (ESM and CJS, main and /node entries) and runs k-NN, attention masks and PNG output on wasm', () => {
     if (!existsSync(`${pkg}/dist/index.js`)) {
       throw new Error('packages/eval/dist is missing: run `pnpm build` (or `npx tsup` in the package) first');
     }
@@ -20,5 +20,6 @@ describe('built package in plain Node', () => {
     expect(out.maskShape).toEqual([1, 2, 4, 4]);
     expect(out.pngBytes).toBeGreaterThan(50);
     expect(out.cjsKnn).toBe('function');
+    expect(out.cjsPng).toBe('function');
   });
 });

@@ -1,6 +1,8 @@
 /**
- * PNG output through sharp, loaded on first use so the rest of the package runs where sharp is
- * not available (a browser).
+ * PNG output through sharp: Node only, exported from '@dino-ts/eval/node' (a bundler would try to
+ * follow even the dynamic import('sharp') from the main entry). sharp is an optional peer
+ * dependency, loaded on first use so '@dino-ts/eval/node' imports without it. A browser draws the
+ * RGBA pictures of render.ts (`toImageData`) on a canvas instead.
  */
 import type { RgbImage } from './render';
 

@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { ShapeError } from '@dino-ts/core';
 import { describeBackends, tempDir } from '@dino-ts/core/testing';
 import { colormap } from './colormap';
-import { encodePng } from './png';
-import { enlarge, heatmapImage, imageGrid, maskOverlay, toRgbImage } from './render';
-import { attentionGallery, saveAttentionVisualization, visualizeAttention } from './visualize';
+import { encodePng, saveAttentionVisualization } from './node';
+import { enlarge, heatmapImage, imageGrid, maskLayer, maskOverlay, toImageData, toRgbImage } from './render';
+import { attentionGallery, attentionImageData, visualizeAttention } from './visualize';
 import { createTinyBackbone } from './testing';
 
 describe('rendering', () => {
@@ -42,6 +42,32 @@ describe('rendering', () => {
     expect(() => maskOverlay(img, [1, 0])).toThrow(ShapeError);
   });
 
+  it('renders RGBA (ImageData-shaped) pictures for a canvas: opaque copies and see-through mask layers', () => {
+    const heat = heatmapImage([0, 1], 1, 2);
+    const rgba = toImageData(heat);
+    expect(rgba.data).toBeInstanceOf(Uint8ClampedArray);
+    expect([rgba.width, rgba.height, rgba.data.length]).toEqual([2, 1, 8]);
+    expect(Array.from(rgba.data)).toEqual([...colormap(0), 255, ...colormap(1), 255]);
+    expect(Array.from(toImageData(heat, 128).data.subarray(4))).toEqual([...colormap(1), 128]);
+    expect(() => toImageData({ data: new Uint8Array(5), width: 2, height: 1 })).toThrow(ShapeError);
+
+    // 2x2 mask, one pixel set: without the contour the mask pixel is red at alpha 0.5, the rest clear.
+    const layer = maskLayer([1, 0, 0, 0], 2, 2, { contour: false });
+    expect(Array.from(layer.data)).toEqual([255, 0, 0, 128, ...new Array(12).fill(0)]);
+    // Composited source-over onto the image it gives maskOverlay's picture (up to its truncation).
+    const img = toRgbImage([0, 0.5, 1, 0.25], 2, 2, 1);
+    const over = maskOverlay(img, [1, 0, 0, 0], { contour: false });
+    const a = layer.data[3] / 255;
+    expect(Math.abs(img.data[0] * (1 - a) + layer.data[0] * a - over.data[0])).toBeLessThanOrEqual(1);
+    // With the contour (default) the outline is opaque in the mask colour.
+    const outlined = maskLayer([1, 0, 0, 0], 2, 2, { color: [0, 0, 1] });
+    expect(Array.from(outlined.data.subarray(0, 4))).toEqual([0, 0, 255, 255]);
+    expect(() => maskLayer([1], 2, 2)).toThrow(ShapeError);
+    // What a page does with it (ImageData exists in browsers; the shape is all it needs).
+    const ImageDataCtor = (globalThis as { ImageData?: new (d: Uint8ClampedArray, w: number, h: number) => unknown }).ImageData;
+    if (ImageDataCtor) expect(() => new ImageDataCtor(rgba.data, rgba.width, rgba.height)).not.toThrow();
+  });
+
   it('encodes PNGs that decode to the same pixels', async () => {
     const img = heatmapImage(Float32Array.from({ length: 12 }, (_, i) => i), 3, 4);
     const png = await encodePng(img);
@@ -65,6 +91,12 @@ describeBackends('attention visualization', () => {
     expect([vis[0].image.width, vis[0].image.height]).toEqual([24, 16]);
     expect(vis[0].heads).toHaveLength(2);
     expect(vis[0].headMasks).toHaveLength(2);
+    const rgba = attentionImageData(vis[0]);
+    expect([rgba.mean.width, rgba.mean.height, rgba.mean.data.length]).toEqual([24, 16, 24 * 16 * 4]);
+    expect(rgba.headMasks).toHaveLength(2);
+    expect(rgba.threshold).toBe(vis[0].threshold);
+    // The RGB of each pixel is unchanged, alpha is opaque.
+    expect(Array.from(rgba.meanMask.data.subarray(0, 4))).toEqual([...vis[0].meanMask.data.subarray(0, 3), 255]);
     const gallery = attentionGallery(vis, { padding: 0 });
     // Per row: image, mean heat map, 2 head heat maps, mean mask, 2 head masks.
     expect([gallery.width, gallery.height]).toEqual([7 * 24, 2 * 16]);

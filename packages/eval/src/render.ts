@@ -1,7 +1,9 @@
 /**
  * Host-side pictures for reports: images as 8-bit RGB, heat maps through a colour map, the
  * reference's mask overlay (visualize_attention.py apply_mask + the mask outline), nearest
- * enlargement and gallery grids. Pure functions on arrays; `png.ts` writes them.
+ * enlargement and gallery grids. Pure functions on arrays, so they run in a browser: `toImageData`
+ * and `maskLayer` give RGBA (`ImageData`-shaped) pictures a page draws with putImageData /
+ * drawImage; PNG files (sharp) are `encodePng` / `writePng` in '@dino-ts/eval/node'.
  */
 import { ShapeError, checkInt, checkNumber } from '@dino-ts/core';
 import { colormap, type ColormapName } from './colormap';
@@ -159,4 +161,65 @@ export function imageGrid(tiles: RgbImage[], opts: GridOptions = {}): RgbImage {
     }
   });
   return { data: out, width: W, height: H };
+}
+
+/**
+ * A `Uint8ClampedArray` over a plain `ArrayBuffer`. Spelled as `slice`'s return type rather than
+ * `Uint8ClampedArray<ArrayBuffer>` so the declaration compiles with TypeScript before 5.7 (typed
+ * arrays not generic) and, from 5.7 on, is exactly the array `new ImageData(data, w, h)` accepts.
+ */
+export type ClampedBytes = ReturnType<Uint8ClampedArray['slice']>;
+
+/**
+ * An 8-bit RGBA image, row-major: the shape of a DOM `ImageData`, so a page draws it with
+ * `ctx.putImageData(new ImageData(img.data, img.width, img.height), 0, 0)`.
+ */
+export interface RgbaImage {
+  data: ClampedBytes;
+  width: number;
+  height: number;
+}
+
+/**
+ * An RGB picture (a heat map, a mask overlay, a gallery) as RGBA with a constant alpha.
+ *
+ * @example
+ * const rgba = toImageData(heatmapImage(map, 14, 14));
+ * ctx.putImageData(new ImageData(rgba.data, rgba.width, rgba.height), 0, 0);
+ */
+export function toImageData(image: RgbImage, alpha = 255): RgbaImage {
+  checkInt('alpha', alpha, 0, 255);
+  const n = image.width * image.height;
+  if (image.data.length !== 3 * n) throw new ShapeError(`toImageData: ${image.data.length} values for ${image.height}x${image.width} RGB`);
+  const out = new Uint8ClampedArray(4 * n);
+  for (let p = 0; p < n; p++) {
+    out[4 * p] = image.data[3 * p];
+    out[4 * p + 1] = image.data[3 * p + 1];
+    out[4 * p + 2] = image.data[3 * p + 2];
+    out[4 * p + 3] = alpha;
+  }
+  return { data: out, width: image.width, height: image.height };
+}
+
+/**
+ * A mask as a see-through RGBA layer: mask pixels in `color` with opacity alpha * mask, the
+ * outline opaque, the rest transparent. Composited over the image (canvas drawImage,
+ * source-over) it is `maskOverlay`'s picture up to rounding, while a page can still toggle it or
+ * lay it over its own rendering of the image.
+ */
+export function maskLayer(mask: ArrayLike<number>, height: number, width: number, opts: OverlayOptions = {}): RgbaImage {
+  if (mask.length !== height * width) throw new ShapeError(`maskLayer: mask has ${mask.length} values for ${height}x${width}`);
+  const color = opts.color ?? [1, 0, 0];
+  const alpha = opts.alpha ?? DEFAULTS.attention.overlayAlpha;
+  checkNumber('alpha', alpha, { min: 0, max: 1 });
+  const rgb = color.map((c) => Math.round(c * 255));
+  const out = new Uint8ClampedArray(4 * height * width);
+  const edge = (opts.contour ?? true) ? seg2bmap({ data: mask, height, width }) : undefined;
+  for (let p = 0; p < height * width; p++) {
+    const a = edge?.[p] ? 1 : alpha * mask[p];
+    if (a <= 0) continue; // transparent black, as a fresh ImageData
+    out.set(rgb, 4 * p);
+    out[4 * p + 3] = Math.round(255 * a);
+  }
+  return { data: out, width, height };
 }

@@ -1,15 +1,27 @@
 /**
  * The pictures of visualize_attention.py for any backbone: the input image, a heat map per head
  * (and of the head mean) at pixel resolution (nearest upsampling by the patch size), the
- * thresholded masks over the image; a gallery grid of several images; files named as the
- * reference names them.
+ * thresholded masks over the image; a gallery grid of several images. All of it is computed on
+ * host arrays, so it runs in a browser (`attentionImageData` gives RGBA pictures for a canvas);
+ * writing the PNG files, named as the reference names them, is `saveAttentionVisualization` in
+ * '@dino-ts/eval/node'.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Backbone } from '@dino-ts/backbones';
 import { attentionMaps, attentionMaskArray } from './attention';
 import { DEFAULTS } from './defaults';
-import { writePng } from './png';
-import { enlarge, heatmapImage, imageGrid, maskOverlay, toRgbImage, type GridOptions, type RgbImage, type ToRgbOptions } from './render';
+import {
+  enlarge,
+  heatmapImage,
+  imageGrid,
+  maskOverlay,
+  toImageData,
+  toRgbImage,
+  type GridOptions,
+  type RgbaImage,
+  type RgbImage,
+  type ToRgbOptions,
+} from './render';
 import { upsampleMask } from './segmentation';
 
 export interface AttentionVisualization {
@@ -36,7 +48,8 @@ export interface VisualizeOptions extends ToRgbOptions {
 /**
  * @example
  * const [vis] = await visualizeAttention(vit, image, { mean: IMAGENET_MEAN, std: IMAGENET_STD });
- * await saveAttentionVisualization('out', vis);
+ * await saveAttentionVisualization('out', vis); // Node: from '@dino-ts/eval/node'
+ * const { mean } = attentionImageData(vis);      // browser: RGBA for a canvas
  */
 export async function visualizeAttention(backbone: Backbone, images: tf.Tensor4D, opts: VisualizeOptions = {}): Promise<AttentionVisualization[]> {
   const threshold = opts.threshold ?? DEFAULTS.attention.threshold;
@@ -93,19 +106,31 @@ export function attentionGallery(vis: AttentionVisualization[], opts: GridOption
   return imageGrid(rows.flat(), { cols: rows[0].length, ...opts });
 }
 
+/** `AttentionVisualization` with every picture as RGBA (`ImageData`-shaped). */
+export interface AttentionImageData {
+  image: RgbaImage;
+  heads: RgbaImage[];
+  mean: RgbaImage;
+  headMasks: RgbaImage[];
+  meanMask: RgbaImage;
+  threshold: number;
+}
+
 /**
- * Writes img.png, attn-head<j>.png, attn-mean.png, mask_th<t>_head<j>.png and mask_th<t>_mean.png
- * (the reference's file names) into `dir`, which must exist.
+ * The pictures of a visualization as opaque RGBA, for a page: each draws with
+ * `ctx.putImageData(new ImageData(p.data, p.width, p.height), x, y)`.
+ *
+ * @example
+ * const [vis] = await visualizeAttention(vit, x);
+ * const { mean, meanMask } = attentionImageData(vis);
  */
-export async function saveAttentionVisualization(dir: string, vis: AttentionVisualization): Promise<string[]> {
-  const files: [string, RgbImage][] = [
-    ['img.png', vis.image],
-    ...vis.heads.map((img, j): [string, RgbImage] => [`attn-head${j}.png`, img]),
-    ['attn-mean.png', vis.mean],
-    ...vis.headMasks.map((img, j): [string, RgbImage] => [`mask_th${vis.threshold}_head${j}.png`, img]),
-    [`mask_th${vis.threshold}_mean.png`, vis.meanMask],
-  ];
-  const path = (name: string) => `${dir.replace(/[\\/]+$/, '')}/${name}`;
-  for (const [name, img] of files) await writePng(path(name), img);
-  return files.map(([name]) => path(name));
+export function attentionImageData(vis: AttentionVisualization): AttentionImageData {
+  return {
+    image: toImageData(vis.image),
+    heads: vis.heads.map((h) => toImageData(h)),
+    mean: toImageData(vis.mean),
+    headMasks: vis.headMasks.map((m) => toImageData(m)),
+    meanMask: toImageData(vis.meanMask),
+    threshold: vis.threshold,
+  };
 }

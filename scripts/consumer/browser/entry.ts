@@ -1,0 +1,91 @@
+// The page's program: every dino-ts library package through its main entry, bundled for the
+// browser by esbuild as a web application would, on tfjs-backend-wasm with the dino-ts kernels.
+// It reports its numbers on `window.__dino` for the harness to assert.
+import * as tf from '@tensorflow/tfjs-core';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { Rng } from '@dino-ts/core';
+import { createDinoAugmentation, dinoAugmentConfigForImageSize } from '@dino-ts/augment';
+import { createBackbone } from '@dino-ts/backbones';
+import { DinoHead } from '@dino-ts/head';
+import { DinoTrainer } from '@dino-ts/dino';
+import { DataLoader, ShapesDataset, toTensor } from '@dino-ts/data';
+import { attentionMaps, attentionMask, knnClassifier } from '@dino-ts/eval';
+import { registerWasmKernels, wasmKernelsInfo } from '@dino-ts/wasm-kernels';
+
+declare global {
+  interface Window {
+    __dino?: Record<string, unknown>;
+  }
+}
+
+async function main(): Promise<Record<string, unknown>> {
+  setWasmPaths('/wasm/');
+  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
+  await tf.ready();
+  await registerWasmKernels();
+  const info = wasmKernelsInfo();
+  const rng = new Rng(1);
+
+  // Property 1's measuring tools: a ViT forward pass and its last-block CLS attention.
+  const vit = createBackbone('vit', { imgSize: 32, patchSize: 8, embedDim: 32, depth: 2, numHeads: 2 });
+  const images = tf.tensor4d(Float32Array.from({ length: 2 * 32 * 32 * 3 }, () => rng.uniform()), [2, 32, 32, 3]);
+  const cls = vit.forward(images);
+  const clsShape = cls.shape;
+  const clsFinite = Array.from(await cls.data()).every(Number.isFinite);
+  const { perHead, mean } = attentionMaps(vit, images);
+  const headMass = Array.from(await tf.sum(tf.slice(perHead, [0, 0, 0, 0], [1, 1, 4, 4])).data())[0];
+  const mask = await attentionMask(tf.slice(mean, [0, 0, 0], [1, 4, 4]));
+  const maskCount = Array.from(await mask.data()).reduce((a, b) => a + b, 0);
+  tf.dispose([images, cls, perHead, mean, mask]);
+  vit.dispose();
+
+  // Property 2's: a weighted k-NN vote on two well separated clusters.
+  const feats = (n: number, label: number) => Array.from({ length: n * 8 }, (_, i) => (i % 8 === label ? 4 : 0) + rng.normal() * 0.1);
+  const train = tf.tensor2d([...feats(10, 0), ...feats(10, 1)], [20, 8]);
+  const test = tf.tensor2d([...feats(5, 0), ...feats(5, 1)], [10, 8]);
+  const labels = (n: number) => [...new Array(n).fill(0), ...new Array(n).fill(1)];
+  const knn = await knnClassifier(train, labels(10), test, labels(5), { k: [5] });
+  tf.dispose([train, test]);
+
+  // Two DINO steps on the embedded shapes, with multi-crop.
+  const head = new DinoHead({ inDim: 32, outDim: 64, hiddenDim: 48, bottleneckDim: 16 });
+  const headOk = tf.tidy(() => head.apply(tf.zeros([2, 32]) as tf.Tensor2D).shape[1] === 64);
+  head.dispose();
+  const data = new ShapesDataset({ length: 16, size: 32 });
+  const loader = new DataLoader(data, { batchSize: 8, dropLast: true });
+  const aug = createDinoAugmentation(dinoAugmentConfigForImageSize(32, { localCropsNumber: 2 }));
+  const trainer = new DinoTrainer({
+    arch: 'vit',
+    backboneOptions: { imgSize: 32, patchSize: 8, embedDim: 32, depth: 2, numHeads: 2 },
+    outDim: 64, headHiddenDim: 48, headBottleneckDim: 16,
+    epochs: 1, itersPerEpoch: loader.batchesPerEpoch, batchSize: 8, localCropsNumber: 2, warmupEpochs: 0,
+  });
+  const losses: number[] = [];
+  let it = 0;
+  for await (const batch of loader.iterate({ endEpoch: 1 })) {
+    const x = toTensor(batch);
+    const crops = aug.apply(x, new Rng(it));
+    const m = await trainer.step(crops, it++);
+    tf.dispose([x, ...crops]);
+    losses.push(m.loss);
+  }
+  trainer.dispose();
+  return {
+    backend: tf.getBackend(),
+    kernels: info?.kernels.length ?? 0,
+    relaxedSimd: info?.relaxedSimd ?? false,
+    clsShape,
+    clsFinite,
+    headMass,
+    maskCount,
+    headOk,
+    knnTop1: knn.results[0].top1,
+    losses,
+    tensorsLeft: tf.memory().numTensors,
+  };
+}
+
+main().then(
+  (r) => (window.__dino = r),
+  (e: Error) => (window.__dino = { error: `${e.message}\n${e.stack ?? ''}` }),
+);
