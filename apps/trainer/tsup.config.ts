@@ -8,5 +8,5 @@ export default defineConfig({
   clean: true,
   sourcemap: false,
   target: 'es2022',
-  external: [/^@tensorflow\//, /^@dino-ts\//, 'sharp', 'commander', 'cli-progress', 'zod', 'yaml', 'webgpu'],
+  external: [/^@tensorflow\//, /^@dino-ts\//, 'sharp', 'commander', 'cli-progress', 'yaml', 'webgpu'],
 });

@@ -15,7 +15,8 @@
  *
  * Usage: node scripts/consumer/run.mjs [--only step,step] [--keep]
  * Run after `pnpm build`. Needs the npm registry (the tfjs peers are installed from it) and, for
- * the browser step, Chromium (Debian's `chromium`; DINO_CHROMIUM overrides the path).
+ * the browser step, Chromium (Debian's `chromium`; DINO_CHROMIUM overrides the path). Without
+ * Chromium the page is skipped with a note, unless DINO_REQUIRE_BROWSER is set (CI sets it).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -201,7 +202,12 @@ if (wanted('browser')) {
     });
     check('browser', one.code === 0, one.code === 0 ? `@dino-ts/${lib} main entry bundles for the browser` : `@dino-ts/${lib} does not bundle for the browser:\n${tail(one.out)}`);
   }
-  if (r.code === 0) {
+  const chromium = process.env.DINO_CHROMIUM ?? '/usr/bin/chromium';
+  if (r.code === 0 && !existsSync(chromium) && !process.env.DINO_REQUIRE_BROWSER) {
+    // A developer's machine may lack Chromium; CI sets DINO_REQUIRE_BROWSER=1, so there the
+    // page cannot be skipped.
+    log(`SKIP browser: no Chromium at ${chromium} (apt-get install chromium, or set DINO_CHROMIUM); the page did not run`);
+  } else if (r.code === 0) {
     mkdirSync(join(site, 'wasm'));
     const wasmDist = join(app, 'node_modules/@tensorflow/tfjs-backend-wasm/dist');
     for (const f of readdirSync(wasmDist).filter((f) => f.endsWith('.wasm'))) cpSync(join(wasmDist, f), join(site, 'wasm', f));

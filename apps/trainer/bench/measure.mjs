@@ -26,9 +26,11 @@ if (name === 'dino-step') {
   // crops, batch 64, head K 4096 (hidden 2048, bottleneck 256), AdamW and the EMA update.
   batch = 64;
   const trainer = new DinoTrainer({
-    arch: 'vit', backboneOptions: { imgSize: 28, patchSize: 4, inChans: 1, embedDim: 192, depth: 6, numHeads: 3 },
-    outDim: 4096, headHiddenDim: 2048, headBottleneckDim: 256, localCropsNumber: 6, batchSize: batch,
-    epochs: 100, itersPerEpoch: 100, warmupEpochs: 1, dropPathRate: 0.1,
+    backbone: { arch: 'vit', options: { imgSize: 28, patchSize: 4, inChans: 1, embedDim: 192, depth: 6, numHeads: 3 }, dropPathRate: 0.1 },
+    head: { outDim: 4096, hiddenDim: 2048, bottleneckDim: 256 },
+    multicrop: { localCropsNumber: 6 },
+    optim: { warmupEpochs: 1 },
+    batchSize: batch, epochs: 100, itersPerEpoch: 100,
   });
   const crops = [images(batch, 28, 1), images(batch, 28, 1), ...Array.from({ length: 6 }, () => images(batch, 12, 1))];
   const steps = Number(stepsArg ?? 4);

@@ -4,8 +4,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@dino-ts/core';
-import { createDinoAugmentation, dinoAugmentConfigForImageSize } from '@dino-ts/augment';
-import type { TrainConfig } from './config';
+import { augmentOptionsFromSettings, createDinoAugmentation, dinoAugmentConfigForImageSize } from '@dino-ts/augment';
+import { nest, type TrainConfig } from './config';
 
 /** The statistics and geometry of the data the augmentation needs. */
 export interface AugmentationData {
@@ -17,16 +17,14 @@ export interface AugmentationData {
 
 export type Augmentation = ReturnType<typeof augmentation>;
 
+/** The run's augmentation: its multi-crop group (the one the trainer reads) and photometric one. */
 export function augmentation(c: TrainConfig, d: AugmentationData) {
+  const { multicrop, photometric, backboneSize } = nest(c);
   return createDinoAugmentation(
-    dinoAugmentConfigForImageSize(c.globalCropsSize ?? d.imageSize, {
-      patchSize: c.patchSize,
-      localCropsNumber: c.localCropsNumber,
-      globalCropsScale: c.globalCropsScale,
-      localCropsScale: c.localCropsScale,
-      ...(c.localCropsSize ? { localCropsSize: c.localCropsSize } : {}),
-      jitter: { brightness: c.jitterBrightness, contrast: c.jitterContrast, saturation: c.jitterSaturation, hue: c.jitterHue, p: c.jitterP },
-      grayscaleP: c.grayscaleP,
+    dinoAugmentConfigForImageSize(multicrop.globalCropsSize ?? d.imageSize, {
+      // Local crops are rounded to the patch size, so a ViT can take them.
+      patchSize: backboneSize.patchSize,
+      ...augmentOptionsFromSettings(multicrop, photometric),
       mean: d.mean,
       std: d.std,
     }),

@@ -19,12 +19,9 @@ export interface BackendInfo {
   reason: string;
 }
 
-export class BackendUnavailableError extends Error {
-  constructor(readonly backend: string, readonly hint: string) {
-    super(`Backend "${backend}" is not available: ${hint}`);
-    this.name = 'BackendUnavailableError';
-  }
-}
+import { BackendUnavailableError } from './errors';
+
+export { BackendUnavailableError };
 
 const INSTALL_HINT: Record<string, string> = {
   tensorflow:

@@ -9,9 +9,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encodeSafetensors, decodeSafetensors } from '@dino-ts/core';
+import { encodeSafetensors, decodeSafetensors, DataError } from '@dino-ts/core';
 import type { DinoTrainer, DinoTrainerState } from '@dino-ts/dino';
 import { writeFileAtomic } from './atomic';
+import { RunDirError } from './errors';
 import type { TrainConfig } from './config';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
@@ -45,11 +46,12 @@ export function hasCheckpoint(dir: string): boolean {
   return existsSync(join(dir, CHECKPOINT_FILE));
 }
 
-export function readCheckpoint(dir: string): { state: DinoTrainerState; run: RunState } {
+/** The checkpoint of the run in `dir`; `purpose` words the error when there is none. */
+export function readCheckpoint(dir: string, purpose: 'resume' | 'read' = 'read'): { state: DinoTrainerState; run: RunState } {
   const path = join(dir, CHECKPOINT_FILE);
-  if (!existsSync(path)) throw new Error(`No checkpoint to resume in ${dir} (expected ${CHECKPOINT_FILE}). Start without --resume.`);
+  if (!existsSync(path)) throw new RunDirError(`${dir} holds no checkpoint (expected ${CHECKPOINT_FILE}): train into it first${purpose === 'resume' ? ', without --resume' : ' with `dino train --out ' + dir + '`'}.`, dir);
   const { tensors, metadata } = decodeSafetensors(new Uint8Array(readFileSync(path)), path);
-  if (!metadata.run) throw new Error(`${path} holds no run state (metadata "run"); it was not written by dino train.`);
+  if (!metadata.run) throw new DataError(`${path} holds no run state (metadata "run"); it was not written by dino train.`, path);
   const { run, ...rest } = metadata;
   return { state: { tensors, metadata: rest }, run: JSON.parse(run) as RunState };
 }

@@ -223,3 +223,21 @@ describe('dino CLI: a convnet backbone', () => {
     expect(att.err).toMatch(/has no self-attention: attention maps and their masks need a ViT backbone/);
   });
 });
+
+describe('dino CLI: user errors are one line, exit code 2', () => {
+  it('a folder without a checkpoint, for info, eval, export and --resume', () => {
+    const dir = tmp();
+    for (const args of [['info', '--out', dir], ['eval', 'knn', '--out', dir, '--backend', 'wasm'], ['export', '--out', dir, '--to', join(dir, 'x.safetensors')], ['train', ...TINY, '--resume', '--out', dir]]) {
+      const r = dino(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.err.trim().split('\n').filter((l) => l.startsWith('Error')).length, r.err).toBe(1);
+      expect(r.err).toMatch(/holds no checkpoint/);
+      expect(r.err).not.toMatch(/\n\s+at /);
+    }
+  });
+  it('DINO_DEBUG=1 shows the stack of a user error', () => {
+    const r = dino(['info', '--out', tmp()], { env: { DINO_DEBUG: '1' } });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/\n\s+at /);
+  });
+});

@@ -4,8 +4,9 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { addSettingFlags, addPresetAndConfigFlags, flagValues } from './flags';
-import { resolveConfig, readConfigFile, PRESETS, DEFAULT_PRESET, ConfigFileError, EVAL_BANK, type TrainConfig } from './config';
-import { selectBackend, BackendUnavailableError, BACKEND_CHOICES, type BackendChoice } from './backend';
+import { resolveConfig, readConfigFile, PRESETS, DEFAULT_PRESET, EVAL_BANK, type TrainConfig } from './config';
+import { selectBackend, BACKEND_CHOICES, type BackendChoice } from './backend';
+import { describeError } from './errors';
 import { EXIT } from './train';
 import { DINO_TS_VERSION } from './versions';
 
@@ -127,16 +128,10 @@ export async function main(argv: string[]): Promise<number> {
       // commander already printed the message (and help for --help, exit 0).
       return e.exitCode === 0 ? 0 : EXIT.badInput;
     }
-    if (e instanceof ConfigFileError || e instanceof BackendUnavailableError || (e as Error).name === 'ConfigError' || (e as Error).name === 'DataError' || (e as Error).name === 'ShapeError') {
-      process.stderr.write(`Error: ${(e as Error).message}\n`);
-      return EXIT.badInput;
-    }
-    if (e instanceof Error && /ENOENT|does not exist|not found|needs --data|cannot be read|no images/i.test(e.message)) {
-      process.stderr.write(`Error: ${e.message}\n`);
-      return EXIT.badInput;
-    }
-    process.stderr.write(`Error: ${(e as Error)?.stack ?? e}\n`);
-    return 1;
+    // User errors are typed where they are thrown; errors.ts decides, by class, in one place.
+    const { text, userError } = describeError(e);
+    process.stderr.write(text + '\n');
+    return userError ? EXIT.badInput : 1;
   }
 }
 

@@ -1,90 +1,112 @@
 /**
- * The trainer's configuration: every hyperparameter of the reference (main_dino.py) with its
- * default, written once here. The CLI flags, the config-file loader, the presets and the
- * checkpoint's saved config are all derived from this one schema.
+ * The trainer's configuration. Every setting is declared once, by the package whose code uses it
+ * (the loss's temperatures in @dino-ts/dino, the head's sizes in @dino-ts/head, the crops in
+ * @dino-ts/augment); this file only groups those declarations, adds the settings of the command
+ * itself (data, output, monitoring), and derives from them the flags (flags.ts), the config-file
+ * validation and the presets' checks. A run's configuration is flat (one name per flag, as
+ * config files and checkpoints hold it); `nest` turns it into the groups each part takes.
  */
-import { z } from 'zod';
 import { readFileSync, existsSync } from 'node:fs';
 import { extname } from 'node:path';
 import YAML from 'yaml';
+import { setting, settingProblem, type FlatSettingsOf, type Setting, type SettingsOf, type SettingsSpec } from '@dino-ts/core';
+import { DINO_BACKBONE_SETTINGS, DINO_LOSS_SETTINGS, DINO_OPTIM_SETTINGS, DINO_RUN_SETTINGS } from '@dino-ts/dino';
+import { DINO_HEAD_SETTINGS } from '@dino-ts/head';
+import { MULTICROP_SETTINGS, PHOTOMETRIC_SETTINGS } from '@dino-ts/augment';
+import { DATASET_KINDS } from '@dino-ts/data/node';
+import { DEFAULTS as EVAL_DEFAULTS } from '@dino-ts/eval';
+import { ConfigFileError } from './errors';
+import { BACKEND_CHOICES } from './backend';
 
-const pair = z.tuple([z.number(), z.number()]);
-
-/** One entry per setting: the schema (with default) and the help text. */
-export const SETTINGS = {
-  // --- model (reference: --arch, --patch_size, --out_dim, --norm_last_layer, --use_bn_in_head, --drop_path_rate)
-  arch: [z.string().default('vit_small'), "backbone: vit_tiny | vit_small | vit_base | vit (free sizes below) | resnet18 | resnet34 | any registered name"],
-  patchSize: [z.number().int().min(1).default(16), 'ViT patch size in pixels'],
-  embedDim: [z.number().int().min(1).default(192), "width of the 'vit' backbone"],
-  depth: [z.number().int().min(1).default(6), "number of blocks of the 'vit' backbone"],
-  numHeads: [z.number().int().min(1).default(3), "attention heads of the 'vit' backbone"],
-  dropPathRate: [z.number().min(0).max(0.99).default(0.1), 'stochastic depth rate of the student'],
-  resnetWidth: [z.number().int().min(1).default(64), 'channels of the first stage of a resnet18 / resnet34 backbone (torchvision: 64)'],
-  outDim: [z.number().int().min(1).default(65536), 'K, the dimension of the DINO head output'],
-  hiddenDim: [z.number().int().min(1).default(2048), 'hidden width of the head MLP'],
-  bottleneckDim: [z.number().int().min(1).default(256), 'bottleneck width of the head before the last layer'],
-  normLastLayer: [z.boolean().default(true), 'weight-normalise the last layer with its gain fixed to 1'],
-  useBnInHead: [z.boolean().default(false), 'BatchNorm in the head MLP'],
-  // --- teacher (reference: --momentum_teacher, --warmup_teacher_temp, --teacher_temp, --warmup_teacher_temp_epochs)
-  momentumTeacher: [z.number().min(0).max(1).default(0.996), 'base EMA momentum of the teacher, raised to 1 with a cosine schedule'],
-  warmupTeacherTemp: [z.number().positive().default(0.04), 'initial teacher temperature'],
-  teacherTemp: [z.number().positive().default(0.04), 'final teacher temperature (paper: 0.07 after warm-up)'],
-  warmupTeacherTempEpochs: [z.number().int().min(0).default(0), 'epochs of linear teacher-temperature warm-up'],
-  studentTemp: [z.number().positive().default(0.1), 'student temperature'],
-  centerMomentum: [z.number().min(0).max(1).default(0.9), 'momentum of the center of the teacher output'],
-  // --- optimisation (reference: --weight_decay, --weight_decay_end, --clip_grad, --batch_size_per_gpu, --epochs, --freeze_last_layer, --lr, --warmup_epochs, --min_lr)
-  weightDecay: [z.number().min(0).default(0.04), 'initial weight decay (cosine schedule)'],
-  weightDecayEnd: [z.number().min(0).default(0.4), 'final weight decay'],
-  clipGrad: [z.number().min(0).default(3.0), 'per-parameter gradient norm clip (0 disables)'],
-  batchSize: [z.number().int().min(1).default(64), 'images per iteration'],
-  epochs: [z.number().int().min(1).default(100), 'number of epochs'],
-  freezeLastLayer: [z.number().int().min(0).default(1), 'epochs during which the head’s last layer is frozen'],
-  lr: [z.number().positive().default(0.0005), 'peak learning rate at batch 256 (scaled linearly with the batch size)'],
-  warmupEpochs: [z.number().int().min(0).default(10), 'epochs of linear learning-rate warm-up'],
-  minLr: [z.number().min(0).default(1e-6), 'final learning rate of the cosine schedule'],
-  // --- multi-crop (reference: --global_crops_scale, --local_crops_number, --local_crops_scale)
-  globalCropsScale: [pair.default([0.4, 1]), 'area range of the global crops'],
-  localCropsNumber: [z.number().int().min(0).default(8), 'number of local crops'],
-  localCropsScale: [pair.default([0.05, 0.4]), 'area range of the local crops'],
-  globalCropsSize: [z.number().int().min(1).optional(), 'global crop size in pixels (default: the image size)'],
-  localCropsSize: [z.number().int().min(1).optional(), 'local crop size in pixels (default: 96/224 of the image size)'],
-  // --- photometric augmentation (reference DataAugmentationDINO)
-  jitterBrightness: [z.number().min(0).default(0.4), 'colour jitter: brightness strength'],
-  jitterContrast: [z.number().min(0).default(0.4), 'colour jitter: contrast strength'],
-  jitterSaturation: [z.number().min(0).default(0.2), 'colour jitter: saturation strength'],
-  jitterHue: [z.number().min(0).max(0.5).default(0.1), 'colour jitter: hue shift range (±)'],
-  jitterP: [z.number().min(0).max(1).default(0.8), 'probability of the colour jitter'],
-  grayscaleP: [z.number().min(0).max(1).default(0.2), 'probability of grayscale'],
-  // --- data
-  dataset: [z.enum(['shapes', 'fashion-mnist', 'cifar10', 'cifar100', 'folder']).default('shapes'), 'data set'],
-  data: [z.string().optional(), 'data directory (fashion-mnist, cifar, folder)'],
-  imageSize: [z.number().int().min(4).default(224), 'image size for generated or resized data sets'],
-  shapesClasses: [z.number().int().min(2).max(10).default(10), 'shapes: number of object classes (the first N of circle, square, triangle, star, cross, ring, heart, crescent, arrow, hexagon)'],
-  shapesClutter: [z.number().min(0).max(1).default(1), 'shapes: background clutter, 0 (plain gradient) to 1 (noise, blobs, lines, patterns)'],
-  shapesTextures: [z.string().default('all'), "shapes: object fills, 'all' or a comma list of solid, stripes, dots, gradient, checker"],
-  shapesRotation: [z.number().min(0).max(180).default(180), 'shapes: largest object rotation either way, degrees (180: any orientation)'],
-  shapesPalette: [z.enum(['colour', 'mono']).default('colour'), "shapes: 'colour' (random colours) or 'mono' (a light object on a dark background)"],
-  shapesPlacement: [z.number().min(0).max(1).default(1), 'shapes: how far objects stray from the centre (1: anywhere they fit, 0: centred)'],
-  trainSize: [z.number().int().min(1).optional(), 'use only this many training images'],
-  testSize: [z.number().int().min(1).optional(), 'use only this many held-out images for evaluation'],
-  // --- run
-  seed: [z.number().int().min(0).default(0), 'random seed (weights, crops, order)'],
-  backend: [z.enum(['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu']).default('auto'), 'compute backend'],
-  out: [z.string().default('runs/dino'), 'output directory (checkpoint, metrics, report)'],
-  saveEvery: [z.number().int().min(0).default(50), 'checkpoint every N iterations (0: only at epoch ends)'],
-  evalEvery: [z.number().int().min(0).default(1), 'k-NN on the held-out split every N epochs (0: never)'],
-  knnK: [z.number().int().min(1).default(20), 'k of the k-NN monitor'],
-  knnT: [z.number().positive().default(0.07), 'temperature of the k-NN vote'],
-  maxIterations: [z.number().int().min(1).optional(), 'stop after this many iterations (for smoke runs)'],
-  timeLimit: [z.number().positive().optional(), 'stop cleanly after this many minutes (checkpoint kept; resume later)'],
-  report: [z.boolean().default(true), 'write report.html and the PNGs at the end'],
+/** The sizes the command line offers for the registry's free-size 'vit' and its ResNets. */
+const BACKBONE_SIZE_SETTINGS = {
+  patchSize: setting.int(16, 'ViT patch size in pixels', { min: 1 }),
+  embedDim: setting.int(192, "width of the 'vit' backbone", { min: 1 }),
+  depth: setting.int(6, "number of blocks of the 'vit' backbone", { min: 1 }),
+  numHeads: setting.int(3, "attention heads of the 'vit' backbone", { min: 1 }),
+  resnetWidth: setting.int(64, 'channels of the first stage of a resnet18 / resnet34 backbone (torchvision: 64)', { min: 1 }),
 } as const;
 
-type Settings = typeof SETTINGS;
-export const TrainConfigSchema = z
-  .object(Object.fromEntries(Object.entries(SETTINGS).map(([k, [s]]) => [k, s])) as { [K in keyof Settings]: Settings[K][0] })
-  .strict();
-export type TrainConfig = z.infer<typeof TrainConfigSchema>;
+/** Which images, how many, and the embedded shapes' look. */
+const DATA_SETTINGS = {
+  dataset: setting.choice(DATASET_KINDS, 'shapes', 'data set'),
+  data: setting.string(undefined, 'data directory (fashion-mnist, cifar, folder)'),
+  imageSize: setting.int(224, 'image size for generated or resized data sets', { min: 4 }),
+  shapesClasses: setting.int(10, 'shapes: number of object classes (the first N of circle, square, triangle, star, cross, ring, heart, crescent, arrow, hexagon)', { min: 2, max: 10 }),
+  shapesClutter: setting.number(1, 'shapes: background clutter, 0 (plain gradient) to 1 (noise, blobs, lines, patterns)', { min: 0, max: 1 }),
+  shapesTextures: setting.string('all', "shapes: object fills, 'all' or a comma list of solid, stripes, dots, gradient, checker"),
+  shapesRotation: setting.number(180, 'shapes: largest object rotation either way, degrees (180: any orientation)', { min: 0, max: 180 }),
+  shapesPalette: setting.choice(['colour', 'mono'], 'colour', "shapes: 'colour' (random colours) or 'mono' (a light object on a dark background)"),
+  shapesPlacement: setting.number(1, 'shapes: how far objects stray from the centre (1: anywhere they fit, 0: centred)', { min: 0, max: 1 }),
+  trainSize: setting.int(undefined, 'use only this many training images', { min: 1 }),
+  testSize: setting.int(undefined, 'use only this many held-out images for evaluation', { min: 1 }),
+} as const;
+
+/** Where the run goes, how it is kept and watched. */
+const JOB_SETTINGS = {
+  backend: setting.choice(BACKEND_CHOICES, 'auto', 'compute backend'),
+  out: setting.string('runs/dino', 'output directory (checkpoint, metrics, report)'),
+  saveEvery: setting.int(50, 'checkpoint every N iterations (0: only at epoch ends)', { min: 0 }),
+  evalEvery: setting.int(1, 'k-NN on the held-out split every N epochs (0: never)', { min: 0 }),
+  knnK: setting.int(20, 'k of the k-NN monitor', { min: 1 }),
+  knnT: setting.number(EVAL_DEFAULTS.knn.T, 'temperature of the k-NN vote', { min: 0, minExclusive: true }),
+  maxIterations: setting.int(undefined, 'stop after this many iterations (for smoke runs)', { min: 1 }),
+  timeLimit: setting.number(undefined, 'stop cleanly after this many minutes (checkpoint kept; resume later)', { min: 0, minExclusive: true }),
+  report: setting.boolean(true, 'write report.html and the PNGs at the end'),
+} as const;
+
+const { seed: _headSeed, ...HEAD_SETTINGS } = DINO_HEAD_SETTINGS; // the head takes the run's seed
+
+/**
+ * Every setting of a run, by the part that takes it. The trainer's groups pass through to
+ * DinoTrainer unchanged (`loss` to DinoLoss, `head` to DinoHead), `multicrop` and `photometric`
+ * to the augmentation.
+ */
+export const SETTING_GROUPS = {
+  backbone: DINO_BACKBONE_SETTINGS,
+  backboneSize: BACKBONE_SIZE_SETTINGS,
+  head: HEAD_SETTINGS,
+  loss: DINO_LOSS_SETTINGS,
+  optim: DINO_OPTIM_SETTINGS,
+  run: DINO_RUN_SETTINGS,
+  multicrop: MULTICROP_SETTINGS,
+  photometric: PHOTOMETRIC_SETTINGS,
+  data: DATA_SETTINGS,
+  job: JOB_SETTINGS,
+} as const satisfies Record<string, SettingsSpec>;
+
+type Groups = typeof SETTING_GROUPS;
+type UnionToIntersection<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+
+/** A run's configuration: one value per flag (flat names, as flags, config files and checkpoints). */
+export type TrainConfig = UnionToIntersection<{ [G in keyof Groups]: FlatSettingsOf<Groups[G]> }[keyof Groups]>;
+/** The same configuration grouped by the part that takes each setting. */
+export type NestedConfig = { [G in keyof Groups]: SettingsOf<Groups[G]> };
+
+/** Each flat name with its group, its key there, and its declaration. */
+export const SETTINGS: Readonly<Record<string, { group: keyof Groups; key: string; setting: Setting }>> = (() => {
+  const out: Record<string, { group: keyof Groups; key: string; setting: Setting }> = {};
+  for (const [group, spec] of Object.entries(SETTING_GROUPS) as [keyof Groups, SettingsSpec][]) {
+    for (const [key, s] of Object.entries(spec)) {
+      const flat = s.flag ?? key;
+      // Two packages naming a setting alike would make one flag set both: refuse at load.
+      if (out[flat]) throw new Error(`settings ${out[flat].group}.${out[flat].key} and ${group}.${key} share the flag --${kebab(flat)}`);
+      out[flat] = { group, key, setting: s };
+    }
+  }
+  return out;
+})();
+
+/** The configuration grouped by part (each group's keys are its package's names). */
+export function nest(c: TrainConfig): NestedConfig {
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const group of Object.keys(SETTING_GROUPS)) out[group] = {};
+  for (const [flat, { group, key }] of Object.entries(SETTINGS)) {
+    const v = (c as Record<string, unknown>)[flat];
+    if (v !== undefined) out[group][key] = v;
+  }
+  return out as NestedConfig;
+}
 
 /**
  * Presets: each sets only what differs from the reference defaults, with the reason.
@@ -171,12 +193,7 @@ export const EVAL_BANK = 10000;
 /** Applied when no --preset is given. */
 export const DEFAULT_PRESET = 'shapes';
 
-export class ConfigFileError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ConfigFileError';
-  }
-}
+export { ConfigFileError };
 
 /** Reads a JSON or YAML config file (keys as the flags in camelCase or kebab-case). */
 export function readConfigFile(path: string): Record<string, unknown> {
@@ -209,19 +226,23 @@ export function kebab(k: string): string {
 
 /**
  * Merges, lowest priority first: reference defaults, preset, config file, command-line flags;
- * validates the result and reports every problem with the flag name.
+ * validates the result against the settings' declarations and reports every problem with the
+ * flag's name.
  */
 export function resolveConfig(layers: Record<string, unknown>[]): TrainConfig {
   const merged: Record<string, unknown> = {};
   for (const l of layers) for (const [k, v] of Object.entries(l)) if (v !== undefined) merged[k] = v;
-  const r = TrainConfigSchema.safeParse(merged);
-  if (!r.success) {
-    const lines = r.error.issues.map((i) => {
-      const key = String(i.path[0] ?? '');
-      if (i.code === 'unrecognized_keys') return `unknown setting(s): ${i.keys.map((k) => `--${kebab(k)}`).join(', ')}`;
-      return `--${kebab(key)} = ${JSON.stringify(merged[key])}: ${i.message}`;
-    });
-    throw new ConfigFileError(`Invalid configuration:\n  ${lines.join('\n  ')}`);
+  const unknown = Object.keys(merged).filter((k) => !SETTINGS[k]);
+  const problems: string[] = [];
+  if (unknown.length > 0) problems.push(`unknown setting(s): ${unknown.map((k) => `--${kebab(k)}`).join(', ')}`);
+  const out: Record<string, unknown> = {};
+  for (const [flat, { setting: s }] of Object.entries(SETTINGS)) {
+    const value = merged[flat] === undefined ? s.default : merged[flat];
+    if (value === undefined) continue;
+    const problem = settingProblem(s, value);
+    if (problem) problems.push(`--${kebab(flat)} = ${JSON.stringify(value)}: ${problem}`);
+    out[flat] = Array.isArray(value) ? [...value] : value;
   }
-  return r.data;
+  if (problems.length > 0) throw new ConfigFileError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  return out as TrainConfig;
 }

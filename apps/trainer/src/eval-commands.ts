@@ -5,7 +5,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { encodeSafetensors, countParams, type NamedArray } from '@dino-ts/core';
+import { ConfigError, encodeSafetensors, countParams, type NamedArray } from '@dino-ts/core';
 import * as ev from '@dino-ts/eval';
 import { listBackbones } from '@dino-ts/backbones';
 import type { BackendInfo } from './backend';
@@ -59,7 +59,7 @@ export async function runEval(kind: 'knn' | 'linear' | 'attention' | 'video', o:
         process.stdout.write('This data set has no object masks: Jaccard not computed.\n');
       }
     } else {
-      if (data.channels !== 3) throw new Error('dino eval video needs a 3-channel model (moving shapes are colour videos).');
+      if (data.channels !== 3) throw new ConfigError('dino eval video', `${data.channels}-channel model`, 'needs a 3-channel model (moving shapes are colour videos)');
       const s = await videoEval(backbone, data, config);
       process.stdout.write(`Video label propagation (${label}): J&F ${pct(s['J&F-Mean'])}, J ${pct(s['J-Mean'])}, F ${pct(s['F-Mean'])}\n`);
       writeFileAtomic(join(o.dir, `eval-video${suffix}.json`), JSON.stringify(ev.davisTable(s), null, 2) + '\n');
@@ -71,7 +71,7 @@ export async function runEval(kind: 'knn' | 'linear' | 'attention' | 'video', o:
 }
 
 export async function runEmbed(o: { dir: string; to: string; split: string; backend: BackendInfo }): Promise<number> {
-  if (o.split !== 'train' && o.split !== 'test') throw new Error(`--split must be train or test, got "${o.split}".`);
+  if (o.split !== 'train' && o.split !== 'test') throw new ConfigError('--split', o.split, 'must be train or test');
   const { backbone, data } = await setup(o.dir, false);
   try {
     const set = o.split === 'train' ? data.train : data.test;
@@ -114,7 +114,7 @@ export async function runInfo(o: { dir?: string; preset: string; backend: Backen
     config = run.config;
     lines.push(`run: ${o.dir}, iteration ${run.iteration}, epoch ${run.epoch}, ${(run.trainSeconds / 60).toFixed(1)} min trained`);
   } else {
-    if (!PRESETS[o.preset]) throw new Error(`Unknown preset "${o.preset}": one of ${Object.keys(PRESETS).join(', ')}.`);
+    if (!PRESETS[o.preset]) throw new ConfigError('--preset', o.preset, `must be one of ${Object.keys(PRESETS).join(', ')}`);
     config = resolveConfig([PRESETS[o.preset].values]);
     lines.push(`preset: ${o.preset}`);
   }

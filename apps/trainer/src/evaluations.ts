@@ -37,8 +37,7 @@ export interface FrozenFeatures {
  */
 export async function frozenFeatures(backbone: Backbone, d: OpenedData, seed: number, bankSize = EVAL_BANK): Promise<FrozenFeatures> {
   const bank = bankOf(d, seed, bankSize);
-  const depth = (backbone as { depth?: number }).depth ?? 1;
-  const opts = { nLastBlocks: Math.min(4, depth), batchSize: 128 };
+  const opts = { nLastBlocks: Math.min(4, backbone.depth), batchSize: 128 };
   const train = await ev.extractFeatures(backbone, ev.fromIndexedDataset(bank, norm(d)), opts);
   const test = await ev.extractFeatures(backbone, ev.fromIndexedDataset(d.test, norm(d)), opts);
   return { bank, train, test, dim: backbone.embedDim };

@@ -3,18 +3,7 @@
  * a flag with its reference default shown in --help, and no default is written twice.
  */
 import { Command, Option, InvalidArgumentError } from 'commander';
-import { z } from 'zod';
 import { SETTINGS, kebab, PRESETS } from './config';
-
-function innerType(s: z.ZodTypeAny): z.ZodTypeAny {
-  let t = s;
-  while (t instanceof z.ZodDefault || t instanceof z.ZodOptional) t = t._def.innerType;
-  return t;
-}
-
-function defaultOf(s: z.ZodTypeAny): unknown {
-  return s instanceof z.ZodDefault ? s._def.defaultValue() : undefined;
-}
 
 function parseNumber(flag: string) {
   return (v: string) => {
@@ -34,25 +23,32 @@ function parsePair(flag: string) {
   };
 }
 
-/** Adds one flag per setting (optionally only `keys`) to `cmd`. */
-export function addSettingFlags(cmd: Command, keys: (keyof typeof SETTINGS)[] = Object.keys(SETTINGS) as (keyof typeof SETTINGS)[]): Command {
+/** Adds one flag per setting (optionally only `keys`, flat names) to `cmd`. */
+export function addSettingFlags(cmd: Command, keys: string[] = Object.keys(SETTINGS)): Command {
   for (const key of keys) {
-    const [schema, help] = SETTINGS[key] as unknown as [z.ZodTypeAny, string];
+    const { setting: s } = SETTINGS[key];
     const flag = kebab(key);
-    const t = innerType(schema);
-    const d = defaultOf(schema);
+    const d = s.default;
     const shown = d === undefined ? '' : ` (default: ${Array.isArray(d) ? d.join(',') : String(d)})`;
-    if (t instanceof z.ZodBoolean) {
-      cmd.addOption(new Option(`--${flag}`, `${help}${shown}`));
-      cmd.addOption(new Option(`--no-${flag}`, `turn off --${flag}`).hideHelp());
-    } else if (t instanceof z.ZodNumber) {
-      cmd.addOption(new Option(`--${flag} <n>`, `${help}${shown}`).argParser(parseNumber(flag)));
-    } else if (t instanceof z.ZodTuple) {
-      cmd.addOption(new Option(`--${flag} <lo,hi>`, `${help}${shown}`).argParser(parsePair(flag)));
-    } else if (t instanceof z.ZodEnum) {
-      cmd.addOption(new Option(`--${flag} <name>`, `${help}${shown}`).choices(t._def.values as string[]));
-    } else {
-      cmd.addOption(new Option(`--${flag} <value>`, `${help}${shown}`));
+    const help = `${s.help}${shown}`;
+    switch (s.kind) {
+      case 'boolean':
+        cmd.addOption(new Option(`--${flag}`, help));
+        cmd.addOption(new Option(`--no-${flag}`, `turn off --${flag}`).hideHelp());
+        break;
+      case 'int':
+      case 'number':
+        cmd.addOption(new Option(`--${flag} <n>`, help).argParser(parseNumber(flag)));
+        break;
+      case 'pair':
+        cmd.addOption(new Option(`--${flag} <lo,hi>`, help).argParser(parsePair(flag)));
+        break;
+      case 'choice':
+        cmd.addOption(new Option(`--${flag} <name>`, help).choices([...s.choices]));
+        break;
+      case 'string':
+        cmd.addOption(new Option(`--${flag} <value>`, help));
+        break;
     }
   }
   return cmd;

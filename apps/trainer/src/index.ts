@@ -2,9 +2,10 @@
  * @dino-ts/trainer: the reference DINO trainer as a library (the `dino` command is `src/cli.ts`).
  */
 export { main, buildProgram } from './cli';
-export { runTrain, trainerConfig, EXIT, type TrainOptions, type TrainResult } from './train';
+export { runTrain, EXIT, type TrainOptions, type TrainResult } from './train';
+export { trainerConfig } from './trainer-config';
 export { augmentation, iterationRng, type AugmentationData } from './augmentation';
-export { SETTINGS, PRESETS, TrainConfigSchema, resolveConfig, readConfigFile, camel, type TrainConfig } from './config';
+export { SETTINGS, SETTING_GROUPS, PRESETS, nest, resolveConfig, readConfigFile, camel, type TrainConfig, type NestedConfig } from './config';
 export { openDatasets, type OpenedData } from './datasets';
 export { selectBackend, BACKEND_CHOICES, BackendUnavailableError, type BackendChoice, type BackendInfo } from './backend';
 export { saveCheckpoint, readCheckpoint, hasCheckpoint, type RunState } from './checkpoint';

@@ -5,11 +5,13 @@
 import { createBackbone, type Backbone } from '@dino-ts/backbones';
 import { loadParams, mergeParams, type NamedArray } from '@dino-ts/core';
 import { readCheckpoint, type RunState } from './checkpoint';
-import { trainerConfig } from './train';
+import { backboneOptions } from './trainer-config';
+import { nest } from './config';
 
+/** A backbone of the run's architecture for `channels`-channel images (weights: initialised). */
 export function backboneFor(run: Pick<RunState, 'config'>, channels: number, imageSize: number, seed = run.config.seed): Backbone {
-  const tc = trainerConfig(run.config, { channels, imageSize }, 1);
-  return createBackbone(tc.arch, { ...tc.backboneOptions, dropPathRate: 0, seed });
+  const n = nest(run.config);
+  return createBackbone(n.backbone.arch, { ...backboneOptions(n, { channels, imageSize }), dropPathRate: 0, seed });
 }
 
 /** Names of one network part of a checkpoint, with the prefix removed. */
@@ -29,9 +31,8 @@ export interface LoadedTeacher {
 export function loadTeacher(dir: string): LoadedTeacher {
   const { state, run } = readCheckpoint(dir);
   const weights = part(state.tensors, 'teacher.backbone.');
-  // The first convolution's input channels: a ViT's patch embedding or a ResNet's stem.
-  const first = weights['patch_embed.proj.weight'] ?? weights['conv1.weight'];
-  const channels = first ? first.shape[1] : 3;
+  // The run's inputs had one normalisation entry per channel.
+  const channels = run.mean.length;
   const backbone = backboneFor(run, channels, run.config.globalCropsSize ?? run.config.imageSize);
   // Parameters and, for a convnet, its BatchNorm running statistics.
   loadParams(mergeParams(backbone.params(), backbone.buffers?.() ?? new Map()), weights, { source: `${dir}/checkpoint.safetensors (teacher.backbone)` });

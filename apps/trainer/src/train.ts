@@ -4,11 +4,11 @@
  * resume, a stop on a non-finite loss, a collapse watch, progress, metrics and a report.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError } from '@dino-ts/core';
 import { mkdirSync, appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DinoTrainer, NonFiniteLossError, collapseSign, describeCollapse, type DinoStepMetrics } from '@dino-ts/dino';
 import { DataLoader } from '@dino-ts/data';
-import { RESNET_PRESETS } from '@dino-ts/backbones';
 import type { TrainConfig } from './config';
 import { openDatasets, type OpenedData } from './datasets';
 import { saveCheckpoint, readCheckpoint, hasCheckpoint, type RunState } from './checkpoint';
@@ -18,6 +18,7 @@ import { knnMonitor } from './monitor';
 import { finalEvaluation } from './final-eval';
 import type { BackendInfo } from './backend';
 import { versions } from './versions';
+import { trainerConfig } from './trainer-config';
 import type { MetricRow } from './report';
 
 export interface TrainResult {
@@ -28,50 +29,6 @@ export interface TrainResult {
 
 /** Exit codes: 0 done, 2 bad input, 3 non-finite loss, 130 interrupted (checkpoint saved). */
 export const EXIT = { ok: 0, badInput: 2, nonFinite: 3, interrupted: 130 } as const;
-
-/** The ResNets of @dino-ts/backbones (torchvision's depths, or free `resnet` layouts). */
-export function isResNet(arch: string): boolean {
-  return arch === 'resnet' || arch in RESNET_PRESETS;
-}
-
-/** The DinoTrainer configuration for a run (shared by train, eval and export). */
-export function trainerConfig(c: TrainConfig, d: { channels: number; imageSize: number }, itersPerEpoch: number) {
-  const globalSize = c.globalCropsSize ?? d.imageSize;
-  const backboneOptions: Record<string, unknown> = isResNet(c.arch)
-    ? // Images under 96 px take the CIFAR-style 3x3 stride-1 stem: torchvision's 7x7/2 stem and
-      // max-pool would leave a 1x1 feature map at 32 px.
-      { inChans: d.channels, width: c.resnetWidth, smallInput: globalSize < 96 }
-    : { imgSize: globalSize, patchSize: c.patchSize, inChans: d.channels };
-  if (c.arch === 'vit') Object.assign(backboneOptions, { embedDim: c.embedDim, depth: c.depth, numHeads: c.numHeads });
-  return {
-    itersPerEpoch,
-    arch: c.arch,
-    backboneOptions,
-    outDim: c.outDim,
-    normLastLayer: c.normLastLayer,
-    useBnInHead: c.useBnInHead,
-    headHiddenDim: c.hiddenDim,
-    headBottleneckDim: c.bottleneckDim,
-    momentumTeacher: c.momentumTeacher,
-    warmupTeacherTemp: c.warmupTeacherTemp,
-    teacherTemp: c.teacherTemp,
-    warmupTeacherTempEpochs: c.warmupTeacherTempEpochs,
-    studentTemp: c.studentTemp,
-    centerMomentum: c.centerMomentum,
-    weightDecay: c.weightDecay,
-    weightDecayEnd: c.weightDecayEnd,
-    clipGrad: c.clipGrad,
-    batchSize: c.batchSize,
-    epochs: c.epochs,
-    freezeLastLayer: c.freezeLastLayer,
-    lr: c.lr,
-    warmupEpochs: c.warmupEpochs,
-    minLr: c.minLr,
-    dropPathRate: c.dropPathRate,
-    localCropsNumber: c.localCropsNumber,
-    seed: c.seed,
-  };
-}
 
 export interface TrainOptions {
   config: TrainConfig;
@@ -88,7 +45,7 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
   mkdirSync(out, { recursive: true });
   let resumed: ReturnType<typeof readCheckpoint> | null = null;
   if (opts.resume) {
-    resumed = readCheckpoint(out);
+    resumed = readCheckpoint(out, 'resume');
     // The run's own settings win; only how to run it may change on resume.
     c = { ...resumed.run.config, backend: c.backend, out: c.out, timeLimit: c.timeLimit, maxIterations: c.maxIterations, report: c.report };
     log(`Resuming ${out} at iteration ${resumed.run.iteration} (epoch ${resumed.run.epoch}).`);
@@ -103,7 +60,7 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
   }
   const itersPerEpoch = Math.floor(data.train.length / c.batchSize);
   if (itersPerEpoch < 1) {
-    throw new Error(`--batch-size ${c.batchSize} is larger than the training set (${data.train.length} images): lower it or use more data.`);
+    throw new ConfigError('--batch-size', c.batchSize, `is larger than the training set (${data.train.length} images): lower it or use more data`);
   }
   const trainer = new DinoTrainer(trainerConfig(c, data, itersPerEpoch));
   const cropMaker = createCropMaker(c, data, opts.backend.name);

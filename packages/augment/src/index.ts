@@ -9,8 +9,13 @@
  * const aug = createDinoAugmentation(dinoAugmentConfigForImageSize(32)); // CIFAR: 2 x 32 px + 8 x 16 px
  * const crops = aug.apply(images, new Rng(0)); // images [B, 32, 32, 3] in [0, 1]
  * ```
+ *
+ * Only what a user calls or names is exported here; the modules' helpers (resampling matrices,
+ * separable maps, input checks) stay inside.
  */
-export { MultiCropAugmentation, createDinoAugmentation, type CropKind } from './multicrop';
+
+// The multi-crop pipeline (the reference's DataAugmentationDINO) and its configuration.
+export { MultiCropAugmentation, createDinoAugmentation, type CropKind } from './multi-crop-augmentation';
 export {
   DINO_AUGMENT_DEFAULTS,
   REFERENCE_GLOBAL_SIZE,
@@ -20,28 +25,41 @@ export {
   type DinoAugmentOptions,
   type JitterConfig,
   type BlurConfig,
-} from './config';
-export { applyCropParams, sampleCropParams, checkCropParams, type CropSpec, type CropParams, type ApplyCropOptions } from './crop';
+} from './dino-augment-config';
+
+// The settings an application exposes (flags, config files), declared once.
+export {
+  MULTICROP_SETTINGS,
+  PHOTOMETRIC_SETTINGS,
+  augmentOptionsFromSettings,
+  type MultiCropSettings,
+  type PhotometricSettings,
+} from './multi-crop-settings';
+
+// One crop kind: its recipe, its random draw for a batch, and the rendering of that draw.
+export { sampleCropParams, applyCropParams, type CropSpec, type CropParams, type ApplyCropOptions } from './crop-params';
+
+// The random draws of torchvision's transforms (get_params), from an Rng.
 export {
   sampleResizedCropBox,
-  centerCropFallback,
   sampleColorJitter,
-  roundHalfEven,
   RESIZED_CROP_SCALE,
   RESIZED_CROP_RATIO,
   JITTER_OPS,
   type ColorJitterParams,
   type JitterStrength,
 } from './sampling';
-export { resizedCrop, checkCropBox, type CropBox, type ResizedCropOptions } from './resized-crop';
-export { resampleMatrix, cubicWeights, INTERPOLATIONS, type Interpolation } from './interpolation';
-export { separableMap, AUTO_PER_SAMPLE_MACS, type SeparableMaps, type MapMode } from './separable';
+
+// The ops, batched, each with one parameter per sample.
+export { resizedCrop, type CropBox, type ResizedCropOptions } from './resized-crop';
+export { INTERPOLATIONS, type Interpolation } from './interpolation';
+export type { MapMode } from './separable';
 export { hflip } from './flip';
 export { adjustBrightness, adjustContrast, adjustSaturation } from './adjust';
 export { adjustHue } from './hue';
 export { colorJitter } from './color-jitter';
-export { rgbToGrayscale, grayscaleSamples, luma, LUMA_WEIGHTS } from './grayscale';
-export { gaussianBlur, gaussianKernel1d, blurKernelSize, blurMatrix } from './blur';
+export { rgbToGrayscale, grayscaleSamples } from './grayscale';
+export { gaussianBlur, blurKernelSize } from './blur';
 export { solarize, SOLARIZE_THRESHOLD } from './solarize';
 export { normalize, IMAGENET_MEAN, IMAGENET_STD } from './normalize';
 export type { PerSample, SampleMask } from './images';

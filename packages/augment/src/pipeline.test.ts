@@ -8,9 +8,9 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, Rng, ShapeError } from '@dino-ts/core';
 import { describeBackends, assertClose } from '@dino-ts/core/testing';
 import { loadFixture, fixtureTensor, fixtureNumbers, maxAbsDiff } from './test-fixtures';
-import { applyCropParams, type CropParams, type CropSpec } from './crop';
-import { MultiCropAugmentation, createDinoAugmentation } from './multicrop';
-import { DINO_AUGMENT_DEFAULTS, dinoAugmentConfigForImageSize, resolveDinoAugmentConfig } from './config';
+import { applyCropParams, type CropParams, type CropSpec } from './crop-params';
+import { MultiCropAugmentation, createDinoAugmentation } from './multi-crop-augmentation';
+import { DINO_AUGMENT_DEFAULTS, dinoAugmentConfigForImageSize, resolveDinoAugmentConfig } from './dino-augment-config';
 import type { ColorJitterParams } from './sampling';
 
 const fx = loadFixture('pipeline.safetensors');

@@ -7,9 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '@dino-ts/core';
 import { loadFixture, fixtureNumbers } from './test-fixtures';
 import { centerCropFallback, roundHalfEven, sampleColorJitter, sampleResizedCropBox, JITTER_OPS } from './sampling';
-import { sampleCropParams } from './crop';
-import { MultiCropAugmentation } from './multicrop';
-import { DINO_AUGMENT_DEFAULTS } from './config';
+import { sampleCropParams } from './crop-params';
+import { MultiCropAugmentation } from './multi-crop-augmentation';
+import { DINO_AUGMENT_DEFAULTS } from './dino-augment-config';
 
 const fx = loadFixture('sampling.safetensors');
 const TV_DRAWS = Number(fx.metadata.draws);

@@ -4,6 +4,7 @@
  * backend has no Conv2DBackpropFilter.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { Module, Rng, checkInt, variable } from '@dino-ts/core';
 
 /** Output size of a convolution or pooling window (PyTorch, floor mode). */
 export function convOutSize(size: number, kernel: number, stride: number, pad: number): number {
@@ -73,4 +74,75 @@ export function conv2d(x: tf.Tensor4D, weight: tf.Tensor4D, stride: number, pad:
   const kernel = tf.reshape(tf.transpose(weight, [2, 3, 1, 0]), [k * k * c, o]) as tf.Tensor2D;
   const y = tf.matMul(tf.reshape(cols, [b * oh * ow, k * k * c]) as tf.Tensor2D, kernel);
   return tf.reshape(y, [b, oh, ow, o]);
+}
+
+export interface Conv2dOptions {
+  stride?: number;
+  padding?: number;
+  /** With a bias (PyTorch's default is true; torchvision's ResNet convolutions have none). Default false. */
+  bias?: boolean;
+  /**
+   * Weight initialisation, drawn from `rng` in element order:
+   * - 'default': PyTorch's nn.Conv2d default, kaiming_uniform(a = sqrt(5)), i.e. weight and
+   *   bias ~ U(-1/sqrt(fanIn), 1/sqrt(fanIn)) (what the reference leaves a ViT's patch conv at);
+   * - 'kaimingNormalFanOut': torchvision's ResNet init, kaiming_normal(mode='fan_out',
+   *   nonlinearity='relu'): std = sqrt(2 / (out * k * k)); the bias (if any) zero.
+   */
+  init?: 'default' | 'kaimingNormalFanOut';
+  /** The model's initialisation generator. Default: a generator seeded 0. */
+  rng?: Rng;
+}
+
+/**
+ * `nn.Conv2d` (square kernel, no dilation, no groups) on NHWC input, with PyTorch's parameter
+ * names and layout: `weight` [out, in, k, k], `bias` [out].
+ */
+export class Conv2d extends Module {
+  readonly weight: tf.Variable<tf.Rank.R4>;
+  readonly bias?: tf.Variable<tf.Rank.R1>;
+  readonly stride: number;
+  readonly padding: number;
+
+  constructor(
+    readonly inChannels: number,
+    readonly outChannels: number,
+    readonly kernelSize: number,
+    opts: Conv2dOptions = {},
+  ) {
+    super();
+    const { stride = 1, padding = 0, bias = false, init = 'default', rng = new Rng(0) } = opts;
+    checkInt('inChannels', inChannels, 1);
+    checkInt('outChannels', outChannels, 1);
+    checkInt('kernelSize', kernelSize, 1);
+    checkInt('stride', stride, 1);
+    checkInt('padding', padding, 0);
+    this.stride = stride;
+    this.padding = padding;
+    const k = kernelSize;
+    const n = outChannels * inChannels * k * k;
+    let w: Float32Array;
+    let b: Float32Array | undefined;
+    if (init === 'kaimingNormalFanOut') {
+      const std = Math.sqrt(2 / (outChannels * k * k));
+      w = Float32Array.from({ length: n }, () => rng.normal(0, std));
+      if (bias) b = new Float32Array(outChannels);
+    } else {
+      const bound = 1 / Math.sqrt(inChannels * k * k);
+      w = Float32Array.from({ length: n }, () => rng.uniform(-bound, bound));
+      if (bias) b = Float32Array.from({ length: outChannels }, () => rng.uniform(-bound, bound));
+    }
+    this.weight = this.registerParameter(
+      'weight',
+      tf.tidy(() => variable('conv.weight', tf.tensor4d(w, [outChannels, inChannels, k, k]))) as tf.Variable<tf.Rank.R4>,
+    );
+    if (b) this.bias = this.registerParameter('bias', tf.tidy(() => variable('conv.bias', tf.tensor1d(b!))) as tf.Variable<tf.Rank.R1>);
+  }
+
+  /** [B, H, W, inChannels] -> [B, Ho, Wo, outChannels]. */
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const y = conv2d(x, this.weight, this.stride, this.padding);
+      return this.bias ? (tf.add(y, this.bias) as tf.Tensor4D) : y;
+    });
+  }
 }

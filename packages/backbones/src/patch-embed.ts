@@ -4,6 +4,8 @@
  * embedding could not train there) and reshape/transpose/matMul all have gradients everywhere.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { Module, type Rng } from '@dino-ts/core';
+import { Conv2d } from './conv';
 
 /**
  * Embeds non-overlapping p x p patches of an NHWC image.
@@ -29,4 +31,35 @@ export function patchEmbed(x: tf.Tensor4D, weight: tf.Tensor4D, bias: tf.Tensor1
   const kernel = tf.reshape(tf.transpose(weight, [2, 3, 1, 0]), [p * p * c, d]) as tf.Tensor2D;
   const tokens = tf.fused.matMul({ a: patches, b: kernel, bias });
   return tf.reshape(tokens, [b, h * w, d]);
+}
+
+export interface PatchEmbedOptions {
+  inChans: number;
+  embedDim: number;
+  patchSize: number;
+  /** The model's initialisation generator. */
+  rng: Rng;
+}
+
+/**
+ * The reference's `PatchEmbed`: a child `proj` (a p x p, stride-p Conv2d with bias, PyTorch's
+ * default init), so its parameters are `proj.weight` [D, C, p, p] and `proj.bias` [D]. The
+ * forward pass is `patchEmbed` (patchify + matMul) rather than the convolution: same values,
+ * cheaper, and trainable on wasm.
+ */
+export class PatchEmbed extends Module {
+  readonly proj: Conv2d;
+  readonly patchSize: number;
+
+  constructor(opts: PatchEmbedOptions) {
+    super();
+    const { inChans, embedDim, patchSize, rng } = opts;
+    this.patchSize = patchSize;
+    this.proj = this.registerModule('proj', new Conv2d(inChans, embedDim, patchSize, { stride: patchSize, bias: true, rng }));
+  }
+
+  /** [B, H, W, C] (H, W multiples of the patch) -> tokens [B, (H/p)(W/p), D], row-major. */
+  forward(x: tf.Tensor4D): tf.Tensor3D {
+    return tf.tidy(() => patchEmbed(x, this.proj.weight, this.proj.bias!));
+  }
 }

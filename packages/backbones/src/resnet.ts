@@ -3,16 +3,17 @@
  * convnet backbone of DINO's ResNet experiments, sized for small data: a width multiplier and a
  * small-input stem (3x3 stride-1 conv, no max-pool; the usual CIFAR variant).
  *
- * Parameters and buffers carry torchvision's state-dict names (`conv1.weight`,
- * `bn1.running_mean`, `layer1.0.conv1.weight`, `layer2.0.downsample.0.weight`, ...), so
- * torchvision weights load as they are. Convolutions are im2col + matMul (see conv.ts), so the
+ * Built as torchvision's module tree (`conv1`, `bn1`, `layer1`..`layer4` of `BasicBlock`s with
+ * `conv1`, `bn1`, `conv2`, `bn2` and `downsample` = [Conv2d, BatchNorm]), so parameters and
+ * buffers carry its state-dict names (`conv1.weight`, `bn1.running_mean`,
+ * `layer1.0.conv1.weight`, `layer2.0.downsample.0.weight`, ...) and torchvision weights load as
+ * they are. Convolutions are im2col + matMul (see conv.ts), so the
  * network trains on the wasm backend.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Rng, ShapeError, checkInt, disposeParams, variable, type Params } from '@dino-ts/core';
+import { BatchNorm, ConfigError, Module, ModuleList, Rng, ShapeError, checkInt } from '@dino-ts/core';
 import type { Backbone, BackboneFeatures, ForwardOptions } from './types';
-import { conv2d } from './conv';
-import { batchNorm, type BatchNormState } from './batch-norm';
+import { Conv2d } from './conv';
 
 export interface ResNetConfig {
   /** Basic blocks per stage: [2, 2, 2, 2] is ResNet-18, [3, 4, 6, 3] ResNet-34. */
@@ -23,11 +24,26 @@ export interface ResNetConfig {
   inChans?: number;
   /** 3x3 stride-1 stem without max-pool (small images such as 32 px) instead of 7x7/2 + max-pool/2. */
   smallInput?: boolean;
+  /**
+   * Nominal input size, a number (square) or [height, width]: what the network is meant for and
+   * reports as `imgSize` (a convnet takes any size). Default 32 with `smallInput`, else 224.
+   */
+  imgSize?: number | [number, number];
   /** Seed of the initialisation. */
   seed?: number;
 }
 
-/** The defaults of `ResNetConfig` (torchvision's resnet18). */
+/** `ResNetConfig` with every default filled in. */
+export interface ResolvedResNetConfig {
+  layers: [number, number, number, number];
+  width: number;
+  inChans: number;
+  smallInput: boolean;
+  imgSize: [number, number];
+  seed: number;
+}
+
+/** The defaults of `ResNetConfig` (torchvision's resnet18; imgSize follows the stem). */
 export const RESNET_DEFAULTS = {
   layers: [2, 2, 2, 2] as [number, number, number, number],
   width: 64,
@@ -36,18 +52,43 @@ export const RESNET_DEFAULTS = {
   seed: 0,
 } as const;
 
-interface Conv {
-  weight: tf.Variable<tf.Rank.R4>;
-  stride: number;
-  pad: number;
-}
+/** Channels-last BatchNorm in train mode iff `training`. */
+type Norm = (bn: BatchNorm, x: tf.Tensor4D) => tf.Tensor4D;
 
-interface BasicBlock {
-  conv1: Conv;
-  bn1: BatchNormState;
-  conv2: Conv;
-  bn2: BatchNormState;
-  downsample?: { conv: Conv; bn: BatchNormState };
+/** torchvision's `BasicBlock`: conv3x3-BN-ReLU-conv3x3-BN, plus the (downsampled) input, ReLU. */
+export class BasicBlock extends Module {
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm;
+  readonly conv2: Conv2d;
+  readonly bn2: BatchNorm;
+  /** 1x1 strided conv + BatchNorm (`downsample.0`, `downsample.1`) when the shape changes. */
+  readonly downsample?: { conv: Conv2d; bn: BatchNorm };
+
+  constructor(inplanes: number, planes: number, stride: number, rng: Rng) {
+    super();
+    const conv = (inC: number, k: number, s: number, pad: number) =>
+      new Conv2d(inC, planes, k, { stride: s, padding: pad, init: 'kaimingNormalFanOut', rng });
+    // Creation order = torchvision's state-dict order and the order of draws from `rng`.
+    this.conv1 = this.registerModule('conv1', conv(inplanes, 3, stride, 1));
+    this.bn1 = this.registerModule('bn1', new BatchNorm(planes));
+    this.conv2 = this.registerModule('conv2', conv(planes, 3, 1, 1));
+    this.bn2 = this.registerModule('bn2', new BatchNorm(planes));
+    if (stride !== 1 || inplanes !== planes) {
+      // nn.Sequential(conv1x1, BatchNorm2d): a container whose children are named 0 and 1.
+      const seq = this.registerModule('downsample', new Module());
+      this.downsample = { conv: seq.registerModule('0', conv(inplanes, 1, stride, 0)), bn: seq.registerModule('1', new BatchNorm(planes)) };
+    }
+  }
+
+  /** Training decides BatchNorm's statistics; default: the block's mode. */
+  forward(x: tf.Tensor4D, training: boolean = this.training): tf.Tensor4D {
+    const norm: Norm = (bn, t) => bn.forward(t, training);
+    return tf.tidy(() => {
+      const out = norm(this.bn2, this.conv2.forward(tf.relu(norm(this.bn1, this.conv1.forward(x)))));
+      const identity = this.downsample ? norm(this.downsample.bn, this.downsample.conv.forward(x)) : x;
+      return tf.relu(tf.add(out, identity)) as tf.Tensor4D;
+    });
+  }
 }
 
 /**
@@ -57,97 +98,49 @@ interface BasicBlock {
  * const net = new ResNet({ width: 16, smallInput: true });           // CIFAR-style ResNet-18
  * const feat = net.forward(tf.randomNormal([4, 32, 32, 3]), { training: true }); // [4, 128]
  */
-export class ResNet implements Backbone {
+export class ResNet extends Module implements Backbone {
   readonly name: string;
-  readonly config: Required<ResNetConfig>;
+  readonly config: ResolvedResNetConfig;
   readonly embedDim: number;
-  /** Total stride: 32 with the ImageNet stem, 8 with the small-input stem. */
+  /** Total stride (the Backbone's patchSize): 32 with the ImageNet stem, 8 with the small-input stem. */
   readonly patchSize: number;
   readonly inChans: number;
+  /** The nominal input size (config.imgSize); any H, W >= 1 work. */
+  readonly imgSize: [number, number];
+  /** 4: the stages `getIntermediateLayers` can return. */
+  readonly depth = 4;
   readonly hasSelfAttention = false;
 
-  private readonly stem: { conv: Conv; bn: BatchNormState };
-  private readonly stages: BasicBlock[][] = [];
-  private readonly paramMap: Params = new Map();
-  private readonly bufferMap: Params = new Map();
-  private readonly stateOrder: string[] = [];
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm;
+  /** layer1 .. layer4. */
+  readonly stages: ModuleList<BasicBlock>[] = [];
 
   constructor(config: ResNetConfig = {}, name = 'resnet') {
+    super();
     const c = resolveResNetConfig(config);
     this.config = c;
     this.name = name;
     this.inChans = c.inChans;
+    this.imgSize = [c.imgSize[0], c.imgSize[1]];
     this.embedDim = 8 * c.width;
     this.patchSize = c.smallInput ? 8 : 32;
     const rng = new Rng(c.seed);
 
-    const conv = (key: string, out: number, inC: number, k: number, stride: number, pad: number): Conv => {
-      // torchvision: kaiming_normal_(mode='fan_out', nonlinearity='relu'): std = sqrt(2 / (out * k * k)).
-      const std = Math.sqrt(2 / (out * k * k));
-      const values = Float32Array.from({ length: out * inC * k * k }, () => rng.normal(0, std));
-      const weight = tf.tidy(() => variable(key, tf.tensor4d(values, [out, inC, k, k]))) as tf.Variable<tf.Rank.R4>;
-      this.addParam(key, weight);
-      return { weight, stride, pad };
-    };
-    const bn = (key: string, ch: number): BatchNormState => {
-      const state: BatchNormState = {
-        weight: tf.tidy(() => variable(`${key}.weight`, tf.ones([ch]))),
-        bias: tf.tidy(() => variable(`${key}.bias`, tf.zeros([ch]))),
-        runningMean: tf.tidy(() => variable(`${key}.running_mean`, tf.zeros([ch]), false)),
-        runningVar: tf.tidy(() => variable(`${key}.running_var`, tf.ones([ch]), false)),
-        numBatchesTracked: tf.tidy(() => variable(`${key}.num_batches_tracked`, tf.scalar(0), false)),
-      };
-      this.addParam(`${key}.weight`, state.weight);
-      this.addParam(`${key}.bias`, state.bias);
-      this.addBuffer(`${key}.running_mean`, state.runningMean);
-      this.addBuffer(`${key}.running_var`, state.runningVar);
-      this.addBuffer(`${key}.num_batches_tracked`, state.numBatchesTracked);
-      return state;
-    };
-
     const w = c.width;
-    this.stem = c.smallInput
-      ? { conv: conv('conv1.weight', w, c.inChans, 3, 1, 1), bn: bn('bn1', w) }
-      : { conv: conv('conv1.weight', w, c.inChans, 7, 2, 3), bn: bn('bn1', w) };
+    const [k, stride, pad] = c.smallInput ? [3, 1, 1] : [7, 2, 3];
+    this.conv1 = this.registerModule('conv1', new Conv2d(c.inChans, w, k, { stride, padding: pad, init: 'kaimingNormalFanOut', rng }));
+    this.bn1 = this.registerModule('bn1', new BatchNorm(w));
     let inplanes = w;
     c.layers.forEach((blocks, s) => {
       const planes = w * 2 ** s;
-      const stage: BasicBlock[] = [];
+      const stage = this.registerModule(`layer${s + 1}`, new ModuleList<BasicBlock>());
       for (let i = 0; i < blocks; i++) {
-        const stride = i === 0 && s > 0 ? 2 : 1;
-        const p = `layer${s + 1}.${i}`;
-        const block: BasicBlock = {
-          conv1: conv(`${p}.conv1.weight`, planes, inplanes, 3, stride, 1),
-          bn1: bn(`${p}.bn1`, planes),
-          conv2: conv(`${p}.conv2.weight`, planes, planes, 3, 1, 1),
-          bn2: bn(`${p}.bn2`, planes),
-        };
-        if (stride !== 1 || inplanes !== planes) {
-          block.downsample = {
-            conv: conv(`${p}.downsample.0.weight`, planes, inplanes, 1, stride, 0),
-            bn: bn(`${p}.downsample.1`, planes),
-          };
-        }
-        stage.push(block);
+        stage.append(new BasicBlock(inplanes, planes, i === 0 && s > 0 ? 2 : 1, rng));
         inplanes = planes;
       }
       this.stages.push(stage);
     });
-  }
-
-  /** Trainable parameters (conv weights, BatchNorm weight and bias), torchvision names and order. */
-  params(): Params {
-    return new Map(this.paramMap);
-  }
-
-  /** Non-trainable BatchNorm buffers (running_mean, running_var, num_batches_tracked). */
-  buffers(): Params {
-    return new Map(this.bufferMap);
-  }
-
-  /** Parameters and buffers in torchvision's state-dict order (for checkpoints and loading). */
-  stateDict(): Params {
-    return new Map(this.stateOrder.map((k) => [k, (this.paramMap.get(k) ?? this.bufferMap.get(k))!]));
   }
 
   /**
@@ -156,14 +149,14 @@ export class ResNet implements Backbone {
    */
   forward(x: tf.Tensor4D, opts: ForwardOptions = {}): tf.Tensor2D {
     this.checkInput(x);
-    return tf.tidy(() => tf.mean(this.run(x, !!opts.training, 4).at(-1)!, [1, 2]) as tf.Tensor2D);
+    return tf.tidy(() => tf.mean(this.run(x, opts.training ?? this.training).at(-1)!, [1, 2]) as tf.Tensor2D);
   }
 
   /** Pooled feature [B, D] and the last feature map flattened to [B, h*w, D]. */
   forwardFeatures(x: tf.Tensor4D, opts: ForwardOptions = {}): BackboneFeatures {
     this.checkInput(x);
     return tf.tidy(() => {
-      const map = this.run(x, !!opts.training, 4).at(-1)!;
+      const map = this.run(x, opts.training ?? this.training).at(-1)!;
       const [b, h, w, d] = map.shape;
       return { cls: tf.mean(map, [1, 2]) as tf.Tensor2D, patchTokens: tf.reshape(map, [b, h * w, d]) as tf.Tensor3D };
     });
@@ -174,32 +167,17 @@ export class ResNet implements Backbone {
    * the stages differ in size), oldest first; eval mode.
    */
   getIntermediateLayers(x: tf.Tensor4D, n = 1): tf.Tensor3D[] {
-    checkInt('n', n, 1, 4);
+    checkInt('n', n, 1, this.depth);
     this.checkInput(x);
     return tf.tidy(() =>
-      this.run(x, false, 4)
-        .slice(4 - n)
+      this.run(x, false)
+        .slice(this.depth - n)
         .map((m) => tf.reshape(m, [m.shape[0], m.shape[1] * m.shape[2], m.shape[3]]) as tf.Tensor3D),
     );
   }
 
   getLastSelfAttention(): tf.Tensor4D {
-    throw new Error(`${this.name}: a convnet has no self-attention; getLastSelfAttention needs a ViT backbone`);
-  }
-
-  dispose(): void {
-    disposeParams(this.paramMap);
-    disposeParams(this.bufferMap);
-  }
-
-  private addParam(key: string, v: tf.Variable): void {
-    this.paramMap.set(key, v);
-    this.stateOrder.push(key);
-  }
-
-  private addBuffer(key: string, v: tf.Variable): void {
-    this.bufferMap.set(key, v);
-    this.stateOrder.push(key);
+    throw new ConfigError('backbone', this.name, 'is a convnet and has no self-attention: getLastSelfAttention needs a ViT backbone');
   }
 
   private checkInput(x: tf.Tensor): void {
@@ -213,28 +191,21 @@ export class ResNet implements Backbone {
     }
   }
 
-  /** Stem, then the first `stages` stages; returns each stage's output. */
-  private run(x: tf.Tensor4D, training: boolean, stages: number): tf.Tensor4D[] {
-    let y = tf.relu(batchNorm(conv2d(x, this.stem.conv.weight, this.stem.conv.stride, this.stem.conv.pad), this.stem.bn, training));
+  /** Stem, then every stage; returns each stage's output. */
+  private run(x: tf.Tensor4D, training: boolean): tf.Tensor4D[] {
+    let y = tf.relu(this.bn1.forward(this.conv1.forward(x), training));
     if (!this.config.smallInput) y = tf.maxPool(y, 3, 2, 1);
     const outs: tf.Tensor4D[] = [];
-    for (const stage of this.stages.slice(0, stages)) {
-      for (const blk of stage) y = this.block(y, blk, training);
+    for (const stage of this.stages) {
+      for (const blk of stage) y = blk.forward(y, training);
       outs.push(y);
     }
     return outs;
   }
-
-  private block(x: tf.Tensor4D, blk: BasicBlock, training: boolean): tf.Tensor4D {
-    const cv = (t: tf.Tensor4D, c: Conv) => conv2d(t, c.weight, c.stride, c.pad);
-    const out = batchNorm(cv(tf.relu(batchNorm(cv(x, blk.conv1), blk.bn1, training)), blk.conv2), blk.bn2, training);
-    const identity = blk.downsample ? batchNorm(cv(x, blk.downsample.conv), blk.downsample.bn, training) : x;
-    return tf.relu(tf.add(out, identity)) as tf.Tensor4D;
-  }
 }
 
 /** Fills in defaults and validates, throwing a ConfigError naming the parameter. */
-export function resolveResNetConfig(cfg: ResNetConfig): Required<ResNetConfig> {
+export function resolveResNetConfig(cfg: ResNetConfig): ResolvedResNetConfig {
   if (cfg === null || typeof cfg !== 'object') throw new ConfigError('config', cfg, 'must be a ResNetConfig object');
   const layers = cfg.layers ?? RESNET_DEFAULTS.layers;
   if (!Array.isArray(layers) || layers.length !== 4 || !layers.every((n) => Number.isInteger(n) && n >= 1)) {
@@ -248,5 +219,12 @@ export function resolveResNetConfig(cfg: ResNetConfig): Required<ResNetConfig> {
   checkInt('inChans', inChans, 1);
   if (typeof smallInput !== 'boolean') throw new ConfigError('smallInput', smallInput, 'must be true or false');
   checkInt('seed', seed, 0, 0xffffffff);
-  return { layers: [...layers] as [number, number, number, number], width, inChans, smallInput, seed };
+  const rawSize = cfg.imgSize ?? (smallInput ? 32 : 224);
+  if (Array.isArray(rawSize) && rawSize.length !== 2) {
+    throw new ConfigError('imgSize', rawSize, 'must be a positive integer or [height, width]');
+  }
+  const imgSize: [number, number] = Array.isArray(rawSize) ? [rawSize[0], rawSize[1]] : [rawSize, rawSize];
+  checkInt('imgSize', imgSize[0], 1);
+  checkInt('imgSize', imgSize[1], 1);
+  return { layers: [...layers] as [number, number, number, number], width, inChans, smallInput, imgSize, seed };
 }

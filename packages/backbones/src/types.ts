@@ -8,7 +8,11 @@ import type * as tf from '@tensorflow/tfjs-core';
 import type { HasParams, Params, Rng } from '@dino-ts/core';
 
 export interface ForwardOptions {
-  /** Training mode: enables stochastic depth (drop path). Default false. */
+  /**
+   * Training mode: stochastic depth (drop path) in a ViT, batch statistics (and their running
+   * update) in a convnet's BatchNorm. Default: the backbone's mode, which is eval (false) unless
+   * `train()` was called on it.
+   */
   training?: boolean;
   /** Source of randomness for drop path when training (reproducible runs). */
   rng?: Rng;
@@ -26,10 +30,24 @@ export interface Backbone extends HasParams {
   readonly name: string;
   /** Size of the feature vector `forward` returns. */
   readonly embedDim: number;
-  /** Patch size in pixels (ViT) or total stride (convnet): the feature grid is H / patchSize. */
+  /**
+   * Pixels per feature-map cell: the patch size of a ViT; for a convnet its total output
+   * stride (a ResNet: 32 with the ImageNet stem, 8 with the small-input stem). The feature grid
+   * of an H x W input is H / patchSize by W / patchSize.
+   */
   readonly patchSize: number;
-  /** Number of input channels. */
+  /** Number of input channels (the C of NHWC inputs). */
   readonly inChans: number;
+  /**
+   * [height, width] the backbone is built for: a ViT's position-embedding size (other multiples
+   * of the patch are interpolated); a convnet's nominal input size (any size works).
+   */
+  readonly imgSize: readonly [number, number];
+  /**
+   * How many layers `getIntermediateLayers` can return (its largest `n`): a ViT's blocks, a
+   * ResNet's 4 stages.
+   */
+  readonly depth: number;
   /**
    * Whether `getLastSelfAttention` works (ViTs). False for convnets; absent (older or third-party
    * backbones) is read as true. Evaluations built on attention maps skip backbones without it.
@@ -54,6 +72,11 @@ export interface Backbone extends HasParams {
    * saved with the parameters and copied to an EMA teacher; absent when the backbone has none.
    */
   buffers?(): Params;
+  /**
+   * Sets the mode used by calls without `training` (every dino-ts backbone is a `Module` and has
+   * it; a third-party backbone may not).
+   */
+  train?(mode?: boolean): unknown;
   /** Frees the parameters (and buffers). */
   dispose(): void;
 }

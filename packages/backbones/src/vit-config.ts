@@ -2,7 +2,10 @@
  * Configuration of the Vision Transformer: the reference's constructor arguments
  * (facebookresearch/dino `VisionTransformer`, via timm), with its defaults written once.
  */
-import { ConfigError, checkInt, checkNumber } from '@dino-ts/core';
+import { ConfigError, LayerNorm, checkInt, checkNumber } from '@dino-ts/core';
+import { Attention, type AttentionFactory } from './attention';
+import { Mlp, type MlpFactory } from './mlp';
+import { Block, type BlockFactory, type NormLayerFactory } from './block';
 
 export interface VitConfig {
   /** Image size the position embedding is built for: a number (square) or [height, width]. */
@@ -25,6 +28,23 @@ export interface VitConfig {
   dropPathRate?: number;
   /** Seed of the parameter initialisation (and of drop path when no rng is passed). */
   seed?: number;
+  /**
+   * Builds each block's attention (timm's `attn_layer`). Default: the standard `Attention`.
+   * Its parameters are named under `blocks.<i>.attn.`.
+   */
+  attnLayer?: AttentionFactory;
+  /** Builds each block's MLP (timm's `mlp_layer`). Default: `Mlp` (fc1, GELU, fc2), under `blocks.<i>.mlp.`. */
+  mlpLayer?: MlpFactory;
+  /**
+   * Builds every normalisation layer: each block's `norm1` and `norm2` and the final `norm`
+   * (timm's `norm_layer`). Default: LayerNorm with eps 1e-6.
+   */
+  normLayer?: NormLayerFactory;
+  /**
+   * Builds each block from the options above (timm's `block_fn`); it is given the part
+   * factories, so a custom block can still use a custom MLP. Default: the pre-norm `Block`.
+   */
+  blockFn?: BlockFactory;
 }
 
 /** The defaults of `VitConfig` (reference: img 224, patch 16, RGB, MLP ratio 4, qkv bias). */
@@ -41,6 +61,14 @@ export const VIT_DEFAULTS = {
 /** LayerNorm epsilon of the DINO ViTs (`partial(nn.LayerNorm, eps=1e-6)`). */
 export const LAYER_NORM_EPS = 1e-6;
 
+/** The standard parts, what `resolveVitConfig` fills in for absent factories. */
+const DEFAULT_PARTS = {
+  attnLayer: ((o) => new Attention(o)) as AttentionFactory,
+  mlpLayer: ((o) => new Mlp(o)) as MlpFactory,
+  normLayer: ((dim) => new LayerNorm(dim, { eps: LAYER_NORM_EPS })) as NormLayerFactory,
+  blockFn: ((o) => new Block(o)) as BlockFactory,
+};
+
 /** A validated configuration with every default filled in. */
 export interface ResolvedVitConfig {
   imgSize: [number, number];
@@ -53,6 +81,10 @@ export interface ResolvedVitConfig {
   qkvBias: boolean;
   dropPathRate: number;
   seed: number;
+  attnLayer: AttentionFactory;
+  mlpLayer: MlpFactory;
+  normLayer: NormLayerFactory;
+  blockFn: BlockFactory;
   /** Patch grid the position embedding is built for: [rows, cols]. */
   grid: [number, number];
   mlpHiddenDim: number;
@@ -97,6 +129,13 @@ export function resolveVitConfig(cfg: VitConfig): ResolvedVitConfig {
   if (typeof qkvBias !== 'boolean') throw new ConfigError('qkvBias', qkvBias, 'must be true or false');
   checkNumber('dropPathRate', dropPathRate, { min: 0, max: 1, maxExclusive: true });
   checkInt('seed', seed, 0, 0xffffffff);
+  const parts = { ...DEFAULT_PARTS };
+  for (const key of Object.keys(DEFAULT_PARTS) as (keyof typeof DEFAULT_PARTS)[]) {
+    const given = cfg[key];
+    if (given === undefined) continue;
+    if (typeof given !== 'function') throw new ConfigError(key, given, 'must be a function (options) => Module');
+    (parts as Record<string, unknown>)[key] = given;
+  }
 
   return {
     imgSize,
@@ -109,6 +148,7 @@ export function resolveVitConfig(cfg: VitConfig): ResolvedVitConfig {
     qkvBias,
     dropPathRate,
     seed,
+    ...parts,
     grid: [imgSize[0] / patchSize, imgSize[1] / patchSize],
     mlpHiddenDim,
     headDim: cfg.embedDim / cfg.numHeads,

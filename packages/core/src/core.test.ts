@@ -90,3 +90,20 @@ describe('withDefaults', () => {
     expect(d).toEqual({ dir: '/data', split: 'train' });
   });
 });
+
+describe('typed errors across builds', () => {
+  it('instanceof recognises an error of the same kind from another copy of the class', async () => {
+    const { ConfigError, DataError, ShapeError } = await import('./errors');
+    // A second evaluation of the module stands for the other build (ESM beside CJS).
+    const other = await import('./errors?copy' as string) as typeof import('./errors');
+    expect(other.ConfigError).not.toBe(ConfigError);
+    expect(new other.ConfigError('k', 0, 'must be >= 1')).toBeInstanceOf(ConfigError);
+    expect(new other.DataError('bad file')).toBeInstanceOf(DataError);
+    expect(new other.ShapeError('bad shape') instanceof ShapeError).toBe(true);
+    expect(new other.DataError('bad file') instanceof ConfigError).toBe(false);
+    expect(new Error('plain') instanceof DataError).toBe(false);
+    class Narrow extends ConfigError {}
+    expect(new ConfigError('k', 0, 'x') instanceof Narrow).toBe(false);
+    expect(new Narrow('k', 0, 'x') instanceof ConfigError).toBe(true);
+  });
+});

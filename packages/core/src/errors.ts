@@ -1,8 +1,31 @@
 /**
+ * The kinds of dino-ts error an object is, under a registry-wide symbol. An application that
+ * loads both builds of a package (ESM code beside a CommonJS dependency) has two `ConfigError`
+ * classes; `instanceof` below compares kinds, so an error thrown by one build is recognised by
+ * the other's class.
+ */
+const KINDS = Symbol.for('@dino-ts/core:error-kinds');
+
+function brand(error: Error, kind: string): void {
+  const own = (error as unknown as Record<symbol, string[] | undefined>)[KINDS];
+  Object.defineProperty(error, KINDS, { value: [...(own ?? []), kind], configurable: true });
+}
+
+/** `v instanceof cls`, where `cls` is `base` itself matched by kind (subclasses as usual). */
+function isKind(cls: unknown, base: unknown, v: unknown, kind: string): boolean {
+  if (cls !== base) return Function.prototype[Symbol.hasInstance].call(cls, v);
+  return typeof v === 'object' && v !== null && ((v as Record<symbol, string[] | undefined>)[KINDS]?.includes(kind) ?? false);
+}
+
+/**
  * An invalid setting: names the parameter, the value given and what is allowed, so a user can
  * fix it without reading the source.
  */
 export class ConfigError extends Error {
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return isKind(this, ConfigError, v, 'ConfigError');
+  }
+
   constructor(
     readonly param: string,
     readonly value: unknown,
@@ -10,14 +33,20 @@ export class ConfigError extends Error {
   ) {
     super(`Invalid ${param} = ${formatValue(value)}: ${allowed}.`);
     this.name = 'ConfigError';
+    brand(this, 'ConfigError');
   }
 }
 
 /** A tensor or file with the wrong shape, dtype or content. */
 export class ShapeError extends Error {
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return isKind(this, ShapeError, v, 'ShapeError');
+  }
+
   constructor(message: string) {
     super(message);
     this.name = 'ShapeError';
+    brand(this, 'ShapeError');
   }
 }
 
@@ -27,12 +56,17 @@ export class ShapeError extends Error {
  * programs that want it. Same constructor as @dino-ts/data's DataError, so the two can merge.
  */
 export class DataError extends Error {
+  static override [Symbol.hasInstance](v: unknown): boolean {
+    return isKind(this, DataError, v, 'DataError');
+  }
+
   constructor(
     message: string,
     readonly file?: string,
   ) {
     super(message);
     this.name = 'DataError';
+    brand(this, 'DataError');
   }
 }
 
@@ -84,4 +118,17 @@ export function withDefaults<D extends object, O extends object>(defaults: D, op
   const out: Record<string, unknown> = { ...(defaults as Record<string, unknown>) };
   for (const [k, v] of Object.entries(options ?? {})) if (v !== undefined) out[k] = v;
   return out as D & O;
+}
+
+/**
+ * Runs `fn`, naming the parameter of any ConfigError it throws under `prefix`: a part built
+ * from a sub-config (the trainer's `head`) reports `head.outDim`, as the caller's config names it.
+ */
+export function withConfigPrefix<T>(prefix: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError(`${prefix}${e.param}`, e.value, e.allowed);
+    throw e;
+  }
 }

@@ -36,3 +36,12 @@ export function layerNorm<T extends tf.Tensor>(x: T, weight: tf.Tensor1D, bias: 
 export function gelu<T extends tf.Tensor>(x: T): T {
   return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T);
 }
+
+/**
+ * `F.normalize(x, p=2, dim=-1, eps)`: each vector along the last axis divided by its L2 norm
+ * clamped below at `eps`, x / max(||x||₂, eps), so a zero vector stays zero. Shared by the DINO
+ * head (before its weight-normalised layer) and the evaluations (k-NN, label propagation).
+ */
+export function l2Normalize<T extends tf.Tensor>(x: T, eps = 1e-12): T {
+  return tf.tidy(() => tf.div(x, tf.maximum(tf.sqrt(tf.sum(tf.square(x), -1, true)), eps)) as T);
+}

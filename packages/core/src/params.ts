@@ -11,9 +11,15 @@ import type { Rng } from './rng';
 
 export type Params = Map<string, tf.Variable>;
 
-/** Anything that owns named parameters (backbone, head, a whole student). */
+/**
+ * Anything that owns named parameters (backbone, head, a whole student). Every `Module`
+ * satisfies it; a third-party backbone may implement it directly.
+ */
 export interface HasParams {
-  /** The trainable parameters, in the reference's state-dict order. */
+  /**
+   * The parameters (trainable, and frozen ones with `v.trainable` false), in the reference's
+   * state-dict order. Buffers (running statistics) are not parameters.
+   */
   params(): Params;
 }
 
@@ -41,13 +47,11 @@ export function onesVariable(name: string, shape: number[]): tf.Variable {
   return tf.tidy(() => variable(name, tf.ones(shape)));
 }
 
-/** Adds `prefix.` to every name (for composing a backbone and a head into one state dict). */
-export function prefixParams(prefix: string, params: Params): Params {
-  const out: Params = new Map();
-  for (const [k, v] of params) out.set(prefix ? `${prefix}.${k}` : k, v);
-  return out;
-}
-
+/**
+ * One map of several, names checked for duplicates (e.g. a backbone's parameters and buffers,
+ * to load a checkpoint into both). Composing models needs no merging: a parent `Module`'s
+ * `params()` already holds its children's under their prefixes.
+ */
 export function mergeParams(...parts: Params[]): Params {
   const out: Params = new Map();
   for (const p of parts) for (const [k, v] of p) {

@@ -5,7 +5,7 @@ import { ArrayDataset } from './array-dataset';
 import { DataError } from './errors';
 import { allInOrder, firstExisting, isDirectory } from './files';
 import { FASHION_MNIST_CLASSES } from './fashion-mnist-classes';
-import { IDX_MAGIC } from './idx';
+import { IDX_MAGIC } from './parse-idx';
 import { readIdx } from './read-idx';
 
 /** Where Debian's `dataset-fashion-mnist` package installs the IDX files. */

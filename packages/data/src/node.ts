@@ -12,8 +12,40 @@
  * import { DataLoader } from '@dino-ts/data';
  * const loader = new DataLoader(await loadFashionMnist({ split: 'train' }), { batchSize: 64 });
  */
+
+// IDX files (MNIST-style), and Fashion-MNIST from them.
 export { readIdx } from './read-idx';
-export * from './fashion-mnist';
-export * from './cifar';
-export * from './image-folder';
-export * from './open-dataset';
+export {
+  loadFashionMnist,
+  loadIdxDataset,
+  FASHION_MNIST_DIR,
+  FASHION_MNIST_DEFAULTS,
+  type FashionMnistOptions,
+  type IdxDatasetOptions,
+} from './fashion-mnist';
+
+// CIFAR-10 / CIFAR-100, binary version.
+export { loadCifar10, loadCifar100, CIFAR_DEFAULTS, type CifarOptions, type Cifar100Options } from './cifar';
+
+// Folders of JPEG / PNG / WebP images, decoded with sharp.
+export {
+  ImageFolderDataset,
+  loadImageFolder,
+  IMAGE_FOLDER_DEFAULTS,
+  type ImageFolderOptions,
+  type FitMode,
+  type SkippedFile,
+} from './image-folder';
+
+// Any of these by a plain description (a CLI's or a config file's): one data set, or a train
+// and a held-out split of one.
+export {
+  openDataset,
+  openDatasetSplits,
+  DATASET_KINDS,
+  SPLITS_DEFAULTS,
+  type DatasetSpec,
+  type SplitsSpec,
+  type SplitsOptions,
+  type DatasetSplits,
+} from './open-dataset';

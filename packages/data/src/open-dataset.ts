@@ -1,10 +1,11 @@
 // Node only: every kind but 'shapes' opens files (and 'folder' decodes with sharp), so this lives
 // in '@dino-ts/data/node'; in a browser construct ShapesDataset (or an ArrayDataset) directly.
-import { checkChoice } from '@dino-ts/core';
+import { checkChoice, checkInt, checkNumber } from '@dino-ts/core';
 import { loadCifar10, loadCifar100, type Cifar100Options, type CifarOptions } from './cifar';
 import { loadFashionMnist, type FashionMnistOptions } from './fashion-mnist';
 import { ImageFolderDataset, type ImageFolderOptions } from './image-folder';
-import { ShapesDataset, type ShapesOptions } from './shapes/shapes-dataset';
+import { SHAPES_DEFAULTS, ShapesDataset, type ShapesOptions } from './shapes/shapes-dataset';
+import { randomSubset, splitDataset } from './subset';
 import type { Dataset } from './types';
 
 /** Any data set of this package, by kind, with that kind's options. */
@@ -42,4 +43,79 @@ export async function openDataset(spec: DatasetSpec): Promise<Dataset> {
       return ImageFolderDataset.open(root, o);
     }
   }
+}
+
+// Omit over each member of a union (the built-in Omit would merge the members first).
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/**
+ * A data set to open as a train and a held-out split: a `DatasetSpec` less what
+ * `openDatasetSplits` decides itself (the split of the files, the shapes' length and seed).
+ */
+export type SplitsSpec = OmitEach<DatasetSpec, 'split' | 'length' | 'seed'>;
+
+export interface SplitsOptions {
+  /**
+   * Training items. Shapes: the length of the training set (default 10000). Other kinds: at most
+   * this many, a seeded random subset (undefined or 0: all).
+   */
+  trainSize?: number;
+  /** Held-out items, as `trainSize` (the shapes' default: 1000). */
+  testSize?: number;
+  /** The one seed of everything random: the shapes' images, the folder's held-out cut, the subsets. Default 0. */
+  seed?: number;
+  /** Fraction of an image folder held out (a folder has no test split; at least one image). Default 0.1. */
+  folderHeldOut?: number;
+}
+
+export const SPLITS_DEFAULTS = { shapesTestSize: 1000, seed: 0, folderHeldOut: 0.1 };
+
+export interface DatasetSplits {
+  train: Dataset;
+  /** Held out from training (labels; masks where `hasMasks`), for k-NN, probes and reports. */
+  test: Dataset;
+  /** True when items carry object masks (the shapes), for the attention-mask evaluation. */
+  hasMasks: boolean;
+}
+
+/**
+ * Opens a train and a held-out split of one data set, disjoint: the shapes from two seeds
+ * (2 seed + 1 and 2 seed + 2, so no image is in both), Fashion-MNIST and CIFAR from their train
+ * and test files, an image folder cut by `splitDataset` (`folderHeldOut` of it held out). Sizes
+ * other than the shapes' are caps met by seeded random subsets (seed for train, seed + 1 for
+ * the held-out split).
+ *
+ * @example
+ * const { train, test } = await openDatasetSplits({ kind: 'cifar10', dir: './cifar' }, { testSize: 1000, seed: 1 });
+ */
+export async function openDatasetSplits(spec: SplitsSpec, options: SplitsOptions = {}): Promise<DatasetSplits> {
+  checkChoice('kind', spec.kind, DATASET_KINDS);
+  const seed = options.seed ?? SPLITS_DEFAULTS.seed;
+  checkInt('seed', seed, 0);
+  for (const [name, size] of [['trainSize', options.trainSize], ['testSize', options.testSize]] as const) {
+    if (size !== undefined) checkInt(name, size, 0);
+  }
+  switch (spec.kind) {
+    case 'shapes': {
+      const train = await openDataset({ ...spec, length: options.trainSize || SHAPES_DEFAULTS.length, seed: seed * 2 + 1 });
+      const test = await openDataset({ ...spec, length: options.testSize || SPLITS_DEFAULTS.shapesTestSize, seed: seed * 2 + 2 });
+      return { train, test, hasMasks: true };
+    }
+    case 'folder': {
+      const fraction = options.folderHeldOut ?? SPLITS_DEFAULTS.folderHeldOut;
+      checkNumber('folderHeldOut', fraction, { min: 0, max: 1, minExclusive: true, maxExclusive: true });
+      const all = await openDataset(spec);
+      const [rest, heldOut] = splitDataset(all, Math.max(1, Math.round(all.length * fraction)), seed);
+      return capped(rest, heldOut, options, seed);
+    }
+    default: {
+      const train = await openDataset({ ...spec, split: 'train' });
+      const test = await openDataset({ ...spec, split: 'test' });
+      return capped(train, test, options, seed);
+    }
+  }
+}
+
+function capped(train: Dataset, test: Dataset, o: SplitsOptions, seed: number): DatasetSplits {
+  return { train: randomSubset(train, o.trainSize, seed), test: randomSubset(test, o.testSize, seed + 1), hasMasks: false };
 }

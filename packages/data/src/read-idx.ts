@@ -3,7 +3,7 @@
  * itself, `parseIdx`, is in the main entry so a browser can use it on fetched bytes.
  */
 import { readMaybeGzip } from './files';
-import { parseIdx, type IdxArray } from './idx';
+import { parseIdx, type IdxArray } from './parse-idx';
 
 /** Reads and parses an IDX file (.gz or raw). */
 export async function readIdx(path: string, expectedMagic: number): Promise<IdxArray> {

@@ -104,6 +104,19 @@ export function randomIndices(n: number, count: number, seed = 0): Int32Array {
   return new Rng(hashInts(STREAM.split, seed, n)).permutation(n).slice(0, count);
 }
 
+/**
+ * At most `count` items of `dataset`: the data set itself when `count` is undefined, 0 or not
+ * below its length, else a seeded random subset (`randomIndices`), not the first items, which
+ * on disk are often sorted by class.
+ *
+ * @example
+ * const bank = randomSubset(train, 5000, 0); // 5000 items, or all of a smaller train
+ */
+export function randomSubset<D extends Dataset>(dataset: D, count: number | undefined, seed = 0): D | (D extends SyncDataset ? SyncDataset : Dataset) {
+  if (!count || count >= dataset.length) return dataset;
+  return subset(dataset, randomIndices(dataset.length, count, seed));
+}
+
 export interface SplitOptions {
   /** Shuffle before cutting (by `seed`); default true. */
   shuffle?: boolean;

@@ -14,16 +14,13 @@ await tf.setBackend('wasm');
 await tf.ready();
 
 const trainer = new DinoTrainer({
-  arch: 'vit',
-  backboneOptions: { imgSize: 16, patchSize: 4, embedDim: 32, depth: 2, numHeads: 2 },
-  outDim: 64,
-  headHiddenDim: 48,
-  headBottleneckDim: 16,
-  localCropsNumber: 2,
+  backbone: { arch: 'vit', options: { imgSize: 16, patchSize: 4, embedDim: 32, depth: 2, numHeads: 2 } },
+  head: { outDim: 64, hiddenDim: 48, bottleneckDim: 16 },
+  multicrop: { localCropsNumber: 2 },
+  optim: { warmupEpochs: 1 },
   batchSize: 4,
   epochs: 2,
   itersPerEpoch: 2,
-  warmupEpochs: 1,
 });
 const rng = new Rng(0);
 const image = (px) => tf.tensor4d(Float32Array.from({ length: 4 * px * px * 3 }, () => rng.normal()), [4, px, px, 3]);

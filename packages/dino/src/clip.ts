@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { checkInt, checkNumber } from '@dino-ts/core';
-import { CLIP_EPS, DINO_DEFAULTS } from './defaults';
+import { CLIP_EPS } from './defaults';
+import { DINO_OPTIM_SETTINGS } from './config';
 import type { Grads } from './grads';
 
 /**
@@ -13,7 +14,7 @@ import type { Grads } from './grads';
  * const norms = clipGradients(grads, 3.0);
  * ```
  */
-export function clipGradients(grads: Grads, clip: number = DINO_DEFAULTS.clipGrad): Map<string, number> {
+export function clipGradients(grads: Grads, clip: number = DINO_OPTIM_SETTINGS.clipGrad.default): Map<string, number> {
   checkNumber('clip', clip, { min: 0, minExclusive: true });
   const names = [...grads.keys()];
   const norms = new Map<string, number>();
@@ -40,7 +41,7 @@ export function clipGradients(grads: Grads, clip: number = DINO_DEFAULTS.clipGra
  * (reference utils.cancel_gradients_last_layer): the paper freezes it during the first epoch,
  * which helps training. The optimizer then skips those parameters entirely.
  */
-export function cancelGradientsLastLayer(epoch: number, grads: Grads, freezeLastLayer: number = DINO_DEFAULTS.freezeLastLayer): void {
+export function cancelGradientsLastLayer(epoch: number, grads: Grads, freezeLastLayer: number = DINO_OPTIM_SETTINGS.freezeLastLayer.default): void {
   checkInt('epoch', epoch, 0);
   checkInt('freezeLastLayer', freezeLastLayer, 0);
   if (epoch >= freezeLastLayer) return;

@@ -1,7 +1,46 @@
-import { ConfigError, checkChoice, checkInt, checkNumber, type Rng } from '@dino-ts/core';
+/**
+ * The DINO trainer's configuration: nested the way the method is (backbone, head, loss, optim,
+ * multi-crop), each part declared once by the package whose code uses it and passed through
+ * unchanged: `loss` goes to DinoLoss, `head` to DinoHead, `backbone` to the backbone registry.
+ * The settings here are the ones the trainer itself uses (the optimiser and the teacher's
+ * schedule, the run's length); the loss's are in loss.ts, the head's in @dino-ts/head.
+ */
+import { ConfigError, checkChoice, checkInt, resolveSettings, setting, type Rng, type SettingsInput, type SettingsOf } from '@dino-ts/core';
 import type { Backbone } from '@dino-ts/backbones';
-import { DINO_HEAD_DEFAULTS } from '@dino-ts/head';
-import { DINO_DEFAULTS, TRAINER_DEFAULTS } from './defaults';
+import type { DinoHeadConfig } from '@dino-ts/head';
+import { MULTICROP_SETTINGS } from '@dino-ts/augment';
+import { DINO_LOSS_SETTINGS } from './loss';
+
+/** The optimisation and the teacher's EMA (reference main_dino.py arguments, camelCase). */
+export const DINO_OPTIM_SETTINGS = {
+  lr: setting.number(0.0005, 'peak learning rate at batch 256 (scaled linearly with the batch size)', { min: 0, minExclusive: true }),
+  minLr: setting.number(1e-6, 'final learning rate of the cosine schedule', { min: 0 }),
+  warmupEpochs: setting.int(10, 'epochs of linear learning-rate warm-up', { min: 0 }),
+  weightDecay: setting.number(0.04, 'initial weight decay (cosine schedule)', { min: 0 }),
+  weightDecayEnd: setting.number(0.4, 'final weight decay', { min: 0 }),
+  clipGrad: setting.number(3.0, 'per-parameter gradient norm clip (0 disables)', { min: 0 }),
+  freezeLastLayer: setting.int(1, "epochs during which the head's last layer is frozen", { min: 0 }),
+  momentumTeacher: setting.number(0.996, 'base EMA momentum of the teacher, raised to 1 with a cosine schedule', { min: 0, max: 1 }),
+} as const;
+
+/** The run: its length, batch and seed, and how the step uses memory. */
+export const DINO_RUN_SETTINGS = {
+  epochs: setting.int(100, 'number of epochs', { min: 1 }),
+  batchSize: setting.int(64, 'images per iteration', { min: 1 }),
+  seed: setting.int(0, 'random seed (weights, crops, order)', { min: 0 }),
+  /**
+   * Most batch rows per forward / backward pass of the student (per view) and per teacher
+   * backbone pass; 0 = the whole batch. Bounds the activations alive at once (the wasm heap has
+   * 32-bit addresses); the summed gradient is exactly the whole-batch one.
+   */
+  microBatch: setting.int(16, 'most batch rows per forward/backward pass (0: the whole batch); changes memory and speed, not results', { min: 0 }),
+} as const;
+
+/** The student backbone's options the trainer itself reads. */
+export const DINO_BACKBONE_SETTINGS = {
+  arch: setting.string('vit_small', 'backbone registry name'),
+  dropPathRate: setting.number(0.1, 'stochastic depth rate of the student', { min: 0, max: 1, maxExclusive: true }),
+} as const;
 
 /**
  * How the student's gradient is computed. The teacher's targets are constants for the student,
@@ -22,113 +61,86 @@ export interface BackboneRequest {
   seed: number;
 }
 
-/**
- * Configuration of a DINO training run: the reference's main_dino.py arguments in camelCase
- * (defaults in DINO_DEFAULTS), plus the run's length in iterations and the head's sizes.
- */
-export interface DinoTrainerConfig {
-  /** Iterations per epoch (the reference's len(data_loader)). Required. */
-  itersPerEpoch: number;
-  /** Backbone registry name for `createBackbone` (default 'vit_small'). */
-  arch?: string;
+/** Which backbone, built by the registry (`arch` + `options`) or by a factory of the user's. */
+export interface BackboneSpec extends SettingsInput<typeof DINO_BACKBONE_SETTINGS> {
   /** Options for `createBackbone(arch, options)` (patchSize, imgSize, inChans, ...). */
-  backboneOptions?: Record<string, unknown>;
+  options?: Record<string, unknown>;
   /** Builds the backbones instead of the registry (a user's own `Backbone`). */
-  backboneFactory?: (request: BackboneRequest) => Backbone;
-  outDim?: number;
-  normLastLayer?: boolean;
-  useBnInHead?: boolean;
-  /** Head MLP sizes (reference DINOHead defaults: 3 layers, 2048 hidden, 256 bottleneck). */
-  headNlayers?: number;
-  headHiddenDim?: number;
-  headBottleneckDim?: number;
-  momentumTeacher?: number;
-  warmupTeacherTemp?: number;
-  teacherTemp?: number;
-  warmupTeacherTempEpochs?: number;
-  studentTemp?: number;
-  centerMomentum?: number;
-  weightDecay?: number;
-  weightDecayEnd?: number;
-  /** Per-tensor gradient clip; 0 disables. */
-  clipGrad?: number;
-  /** Images per step; the peak learning rate is lr * batchSize / 256. */
-  batchSize?: number;
-  epochs?: number;
-  freezeLastLayer?: number;
-  lr?: number;
-  warmupEpochs?: number;
-  minLr?: number;
-  dropPathRate?: number;
-  localCropsNumber?: number;
-  seed?: number;
+  factory?: (request: BackboneRequest) => Backbone;
+}
+
+/**
+ * Configuration of a DINO training run: the reference's main_dino.py arguments in camelCase,
+ * grouped as the method is. Only `itersPerEpoch` is required, and `head.outDim` has the
+ * reference default of 65536.
+ *
+ * @example
+ * const config: DinoTrainerConfig = {
+ *   itersPerEpoch: 100, epochs: 10, batchSize: 32,
+ *   backbone: { arch: 'vit', options: { imgSize: 32, patchSize: 4, embedDim: 64, depth: 4, numHeads: 4 } },
+ *   head: { outDim: 256, hiddenDim: 256, bottleneckDim: 64 },
+ *   loss: { teacherTemp: 0.04 },
+ *   optim: { lr: 0.004 },
+ *   multicrop: { localCropsNumber: 4 },
+ * };
+ */
+export interface DinoTrainerConfig extends SettingsInput<typeof DINO_RUN_SETTINGS> {
+  /** Iterations per epoch (the reference's len(data_loader)). */
+  itersPerEpoch: number;
+  backbone?: BackboneSpec;
+  /** The projection head, as `new DinoHead` takes it (its `inDim` is the backbone's width). */
+  head?: Partial<Omit<DinoHeadConfig, 'inDim'>>;
+  loss?: SettingsInput<typeof DINO_LOSS_SETTINGS>;
+  optim?: SettingsInput<typeof DINO_OPTIM_SETTINGS>;
+  /**
+   * The multi-crop settings (@dino-ts/augment's): pass the object the augmentation is built
+   * from, so the number of crops the trainer expects is the number the augmentation makes.
+   */
+  multicrop?: SettingsInput<typeof MULTICROP_SETTINGS>;
   /** Gradient computation; default 'perView', or 'joint' with a BatchNorm head. */
   backward?: BackwardMode;
-  /**
-   * Most batch rows per student forward / backward pass (per view) and per teacher backbone
-   * pass; 0 = whole batch. Default TRAINER_DEFAULTS.microBatch. Ignored by the student in
-   * 'joint' mode. Changes memory and speed, not the result.
-   */
-  microBatch?: number;
   /** Randomness of the student's drop path (default: seeded from `seed`). */
   rng?: Rng;
 }
 
-export type ResolvedDinoTrainerConfig = Required<Omit<DinoTrainerConfig, 'backboneFactory' | 'rng'>> &
-  Pick<DinoTrainerConfig, 'backboneFactory' | 'rng'>;
+export interface ResolvedDinoTrainerConfig extends SettingsOf<typeof DINO_RUN_SETTINGS> {
+  itersPerEpoch: number;
+  backbone: SettingsOf<typeof DINO_BACKBONE_SETTINGS> & Pick<BackboneSpec, 'factory'> & { options: Record<string, unknown> };
+  head: Partial<Omit<DinoHeadConfig, 'inDim'>>;
+  loss: SettingsOf<typeof DINO_LOSS_SETTINGS>;
+  optim: SettingsOf<typeof DINO_OPTIM_SETTINGS>;
+  multicrop: SettingsOf<typeof MULTICROP_SETTINGS>;
+  /** Absent until the head is built: its default follows the head's BatchNorm. */
+  backward?: BackwardMode;
+  rng?: Rng;
+}
 
-/** Head sizes default to the head package's (the reference DINOHead), named as the trainer's fields. */
-const HEAD_SIZES = {
-  headNlayers: DINO_HEAD_DEFAULTS.nlayers,
-  headHiddenDim: DINO_HEAD_DEFAULTS.hiddenDim,
-  headBottleneckDim: DINO_HEAD_DEFAULTS.bottleneckDim,
-} as const;
-
-/** Fills in the defaults and validates every field, throwing ConfigError naming the field. */
+/**
+ * Fills in the defaults and validates every setting the trainer reads, throwing a ConfigError
+ * naming the setting (`optim.lr`). The head's settings are the head's to check.
+ */
 export function resolveTrainerConfig(config: DinoTrainerConfig): ResolvedDinoTrainerConfig {
   if (config == null || typeof config !== 'object') throw new ConfigError('config', config, 'must be an object');
-  const given = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
-  const c = {
-    ...DINO_DEFAULTS,
-    ...HEAD_SIZES,
-    ...TRAINER_DEFAULTS,
-    backboneOptions: {},
-    ...given,
-  } as ResolvedDinoTrainerConfig;
-  if (c.backward === undefined) c.backward = c.useBnInHead ? 'joint' : 'perView';
-  checkInt('itersPerEpoch', c.itersPerEpoch, 1);
-  checkInt('epochs', c.epochs, 1);
-  checkInt('batchSize', c.batchSize, 1);
-  checkInt('outDim', c.outDim, 1);
-  checkInt('headNlayers', c.headNlayers, 1);
-  checkInt('headHiddenDim', c.headHiddenDim, 1);
-  checkInt('headBottleneckDim', c.headBottleneckDim, 1);
-  checkInt('localCropsNumber', c.localCropsNumber, 0);
-  checkInt('freezeLastLayer', c.freezeLastLayer, 0);
-  checkInt('warmupEpochs', c.warmupEpochs, 0, c.epochs);
-  checkInt('warmupTeacherTempEpochs', c.warmupTeacherTempEpochs, 0, c.epochs);
-  checkInt('seed', c.seed, 0);
-  checkInt('microBatch', c.microBatch, 0);
-  checkNumber('teacherTemp', c.teacherTemp, { min: 0, minExclusive: true });
-  checkNumber('warmupTeacherTemp', c.warmupTeacherTemp, { min: 0, minExclusive: true });
-  checkNumber('studentTemp', c.studentTemp, { min: 0, minExclusive: true });
-  checkNumber('centerMomentum', c.centerMomentum, { min: 0, max: 1 });
-  checkNumber('momentumTeacher', c.momentumTeacher, { min: 0, max: 1 });
-  checkNumber('lr', c.lr, { min: 0 });
-  checkNumber('minLr', c.minLr, { min: 0 });
-  checkNumber('weightDecay', c.weightDecay, { min: 0 });
-  checkNumber('weightDecayEnd', c.weightDecayEnd, { min: 0 });
-  checkNumber('clipGrad', c.clipGrad, { min: 0 });
-  checkNumber('dropPathRate', c.dropPathRate, { min: 0, max: 1, maxExclusive: true });
-  if (typeof c.normLastLayer !== 'boolean') throw new ConfigError('normLastLayer', c.normLastLayer, 'must be a boolean');
-  if (typeof c.useBnInHead !== 'boolean') throw new ConfigError('useBnInHead', c.useBnInHead, 'must be a boolean');
-  if (typeof c.arch !== 'string' || c.arch.length === 0) throw new ConfigError('arch', c.arch, 'must be a backbone registry name');
-  if (c.backboneFactory !== undefined && typeof c.backboneFactory !== 'function') {
-    throw new ConfigError('backboneFactory', c.backboneFactory, 'must be a function (request) => Backbone');
+  const { itersPerEpoch, backbone = {}, head = {}, loss, optim, multicrop = {}, backward, rng, ...run } = config;
+  checkInt('itersPerEpoch', itersPerEpoch, 1);
+  const { options = {}, factory, ...backboneSettings } = backbone;
+  if (factory !== undefined && typeof factory !== 'function') {
+    throw new ConfigError('backbone.factory', factory, 'must be a function (request) => Backbone');
   }
-  checkChoice('backward', c.backward, BACKWARD_MODES);
-  if (c.useBnInHead && c.backward !== 'joint') {
-    throw new ConfigError('backward', c.backward, "must be 'joint' with useBnInHead: BatchNorm statistics couple all crops");
-  }
+  if (backward !== undefined) checkChoice('backward', backward, BACKWARD_MODES);
+  const c: ResolvedDinoTrainerConfig = {
+    ...resolveSettings(DINO_RUN_SETTINGS, run, ''),
+    itersPerEpoch,
+    backbone: { ...resolveSettings(DINO_BACKBONE_SETTINGS, backboneSettings, 'backbone.'), options, factory },
+    head,
+    loss: resolveSettings(DINO_LOSS_SETTINGS, loss, 'loss.'),
+    optim: resolveSettings(DINO_OPTIM_SETTINGS, optim, 'optim.'),
+    multicrop: resolveSettings(MULTICROP_SETTINGS, multicrop, 'multicrop.'),
+    backward,
+    rng,
+  };
+  // Rules across settings, each where both are known.
+  checkInt('optim.warmupEpochs', c.optim.warmupEpochs, 0, c.epochs);
+  checkInt('loss.warmupTeacherTempEpochs', c.loss.warmupTeacherTempEpochs, 0, c.epochs);
   return c;
 }

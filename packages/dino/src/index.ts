@@ -4,8 +4,8 @@
  *
  * The training surface, for an application:
  * - `new DinoTrainer(config)`: `DinoTrainerConfig` holds the reference's main_dino.py arguments in
- *   camelCase (`arch`, `backboneOptions`, `outDim`, `teacherTemp`, `lr`, `epochs`,
- *   `itersPerEpoch`, `batchSize`, `localCropsNumber`, `seed`, ...; defaults in `DINO_DEFAULTS`).
+ *   camelCase, grouped as `backbone`, `head`, `loss`, `optim`, `multicrop` and the run's
+ *   `epochs`, `itersPerEpoch`, `batchSize`, `seed`; each group declared once by its package.
  * - `await trainer.step(crops, iteration, epoch?)` -> `DinoStepMetrics` (loss, teacherEntropy,
  *   kl, lr, wd, momentum, teacherTemp), throws `NonFiniteLossError` without changing anything.
  * - `await trainer.getState()` -> `{ tensors, metadata }` (feed to `encodeSafetensors`);
@@ -19,15 +19,15 @@
  * @example
  * ```ts
  * import { DinoTrainer } from '@dino-ts/dino';
- * const trainer = new DinoTrainer({ arch: 'vit_tiny', backboneOptions: { imgSize: 32, patchSize: 4 },
- *   outDim: 4096, epochs: 100, itersPerEpoch: 390, batchSize: 128, localCropsNumber: 6 });
+ * const trainer = new DinoTrainer({ backbone: { arch: 'vit_tiny', options: { imgSize: 32, patchSize: 4 } },
+ *   head: { outDim: 4096 }, multicrop: { localCropsNumber: 6 }, epochs: 100, itersPerEpoch: 390, batchSize: 128 });
  * const m = await trainer.step([g1, g2, l1, l2, l3, l4, l5, l6], 0);
  * console.log(m.loss, m.teacherEntropy);
  * ```
  */
-export { DINO_DEFAULTS, ADAMW_DEFAULTS, TRAINER_DEFAULTS, CLIP_EPS } from './defaults';
-export { linspace, cosineScheduler, teacherTempSchedule, scheduleAt } from './schedules';
-export { DinoLoss, type DinoLossConfig, type DinoLossOutput } from './loss';
+export { ADAMW_DEFAULTS, CLIP_EPS } from './defaults';
+export { linspace, cosineScheduler, scheduleAt } from './schedules';
+export { DinoLoss, DINO_LOSS_SETTINGS, teacherTempSchedule, type DinoLossConfig, type DinoLossOutput } from './loss';
 export { emaUpdate } from './ema';
 export { collapseSign, describeCollapse, DOMINANT_ENTROPY, UNIFORM_ENTROPY, type CollapseKind } from './collapse';
 export { AdamW, paramGroups, type AdamWOptions, type AdamWStepOptions } from './adamw';
@@ -36,7 +36,11 @@ export { namedGrads, accumulateGrads, disposeGrads, type Grads } from './grads';
 export { MultiCropNetwork, groupCropsByResolution, type CropGroup, type MultiCropOptions } from './multicrop';
 export {
   resolveTrainerConfig,
+  DINO_OPTIM_SETTINGS,
+  DINO_RUN_SETTINGS,
+  DINO_BACKBONE_SETTINGS,
   BACKWARD_MODES,
+  type BackboneSpec,
   type BackwardMode,
   type BackboneRequest,
   type DinoTrainerConfig,

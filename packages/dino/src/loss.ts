@@ -1,20 +1,44 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, checkInt, checkNumber, variable, type NamedArray } from '@dino-ts/core';
-import { DINO_DEFAULTS } from './defaults';
-import { teacherTempSchedule, scheduleAt } from './schedules';
+import { ConfigError, ShapeError, checkInt, resolveSettings, setting, variable, type NamedArray, type SettingsInput } from '@dino-ts/core';
+import { linspace, scheduleAt } from './schedules';
 
-export interface DinoLossConfig {
+/**
+ * The loss's settings (reference DINOLoss and main_dino.py's arguments): the teacher's
+ * sharpening (its temperature and warm-up), the student's temperature, the centering momentum.
+ */
+export const DINO_LOSS_SETTINGS = {
+  warmupTeacherTemp: setting.number(0.04, 'initial teacher temperature', { min: 0, minExclusive: true }),
+  teacherTemp: setting.number(0.04, 'final teacher temperature (paper: 0.07 after warm-up)', { min: 0, minExclusive: true }),
+  warmupTeacherTempEpochs: setting.int(0, 'epochs of linear teacher-temperature warm-up', { min: 0 }),
+  studentTemp: setting.number(0.1, 'student temperature', { min: 0, minExclusive: true }),
+  centerMomentum: setting.number(0.9, 'momentum of the center of the teacher output', { min: 0, max: 1 }),
+} as const;
+
+/**
+ * Teacher temperature per epoch (reference DINOLoss.teacher_temp_schedule): linear from
+ * `warmupTeacherTemp` to `teacherTemp` over `warmupTeacherTempEpochs` epochs, then constant.
+ *
+ * @example
+ * ```ts
+ * teacherTempSchedule(0.04, 0.07, 30, 100)[29];   // 0.07
+ * ```
+ */
+export function teacherTempSchedule(warmupTeacherTemp: number, teacherTemp: number, warmupTeacherTempEpochs: number, nepochs: number): Float64Array {
+  resolveSettings(DINO_LOSS_SETTINGS, { warmupTeacherTemp, teacherTemp, warmupTeacherTempEpochs });
+  checkInt('nepochs', nepochs, 1);
+  checkInt('warmupTeacherTempEpochs', warmupTeacherTempEpochs, 0, nepochs);
+  const out = new Float64Array(nepochs).fill(teacherTemp);
+  out.set(linspace(warmupTeacherTemp, teacherTemp, warmupTeacherTempEpochs));
+  return out;
+}
+
+export interface DinoLossConfig extends SettingsInput<typeof DINO_LOSS_SETTINGS> {
   /** K, the number of prototypes. */
   outDim: number;
   /** Number of crops the student sees: 2 global + local crops. */
   ncrops: number;
   /** Epochs of training (length of the teacher-temperature schedule). */
   nepochs: number;
-  warmupTeacherTemp?: number;
-  teacherTemp?: number;
-  warmupTeacherTempEpochs?: number;
-  studentTemp?: number;
-  centerMomentum?: number;
 }
 
 /** The loss value and the monitoring numbers of one evaluation. */
@@ -57,24 +81,18 @@ export class DinoLoss {
   readonly center: tf.Variable;
 
   constructor(config: DinoLossConfig) {
-    const c = {
-      warmupTeacherTemp: DINO_DEFAULTS.warmupTeacherTemp,
-      teacherTemp: DINO_DEFAULTS.teacherTemp,
-      warmupTeacherTempEpochs: DINO_DEFAULTS.warmupTeacherTempEpochs,
-      studentTemp: DINO_DEFAULTS.studentTemp,
-      centerMomentum: DINO_DEFAULTS.centerMomentum,
-      ...Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined)),
-    } as Required<DinoLossConfig>;
-    checkInt('outDim', c.outDim, 1);
-    checkInt('ncrops', c.ncrops, 2);
-    checkNumber('studentTemp', c.studentTemp, { min: 0, minExclusive: true });
-    checkNumber('centerMomentum', c.centerMomentum, { min: 0, max: 1 });
-    this.teacherTempSchedule = teacherTempSchedule(c.warmupTeacherTemp, c.teacherTemp, c.warmupTeacherTempEpochs, c.nepochs);
-    this.outDim = c.outDim;
-    this.ncrops = c.ncrops;
+    if (config == null || typeof config !== 'object') throw new ConfigError('config', config, 'must be an object with outDim, ncrops and nepochs');
+    const { outDim, ncrops, nepochs, ...settings } = config;
+    checkInt('outDim', outDim, 1);
+    checkInt('ncrops', ncrops, 2);
+    checkInt('nepochs', nepochs, 1);
+    const c = resolveSettings(DINO_LOSS_SETTINGS, settings);
+    this.teacherTempSchedule = teacherTempSchedule(c.warmupTeacherTemp, c.teacherTemp, c.warmupTeacherTempEpochs, nepochs);
+    this.outDim = outDim;
+    this.ncrops = ncrops;
     this.studentTemp = c.studentTemp;
     this.centerMomentum = c.centerMomentum;
-    this.center = tf.tidy(() => variable('dino_loss.center', tf.zeros([1, c.outDim]), false));
+    this.center = tf.tidy(() => variable('dino_loss.center', tf.zeros([1, outDim]), false));
   }
 
   /** Number of loss terms: each of the 2 teacher views against every other student view. */

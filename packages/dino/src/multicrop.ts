@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError, prefixParams, mergeParams, type HasParams, type Params, type Rng } from '@dino-ts/core';
+import { Module, ShapeError, asModule, type Rng } from '@dino-ts/core';
 import type { Backbone } from '@dino-ts/backbones';
 import type { DinoHead } from '@dino-ts/head';
 
@@ -28,14 +28,17 @@ function sameResolution(a: tf.Tensor4D, b: tf.Tensor4D): boolean {
 }
 
 export interface MultiCropOptions {
-  /** Training mode: drop path in the backbone, batch statistics in a BatchNorm head. */
+  /**
+   * Training mode: drop path in the backbone, batch statistics in a BatchNorm head. Default: the
+   * network's mode (`train()`), which is eval (false) until set.
+   */
   training?: boolean;
   /** Randomness of drop path. */
   rng?: Rng;
   /**
-   * Training mode of the head alone (defaults to `training`). The reference never switches its
-   * teacher to eval mode, so a BatchNorm head normalises the teacher's batch with batch
-   * statistics while its backbone has no drop path.
+   * Training mode of the head alone (defaults to `training`, then the network's mode). The
+   * reference never switches its teacher to eval mode, so a BatchNorm head normalises the
+   * teacher's batch with batch statistics while its backbone has no drop path.
    */
   headTraining?: boolean;
   /**
@@ -49,8 +52,12 @@ export interface MultiCropOptions {
 /**
  * Backbone f followed by head h, the network of both student and teacher (reference
  * utils.MultiCropWrapper): the crops of each resolution go through the backbone in one batch, the
- * features are concatenated in crop order, and the head runs once on all of them. Parameters are
- * named `backbone.<name>` and `head.<name>` as the reference's state dict.
+ * features are concatenated in crop order, and the head runs once on all of them.
+ *
+ * A Module with children `backbone` and `head`, so parameters and buffers are named
+ * `backbone.<name>` and `head.<name>` as the reference's state dict, and `train(mode)` reaches
+ * both. A backbone that is not a Module (a third party's, written against the `Backbone`
+ * interface) is wrapped: its `params()` and `buffers()` are read through under `backbone.`.
  *
  * @example
  * ```ts
@@ -58,33 +65,27 @@ export interface MultiCropOptions {
  * const out = student.apply([g1, g2, ...locals], { training: true });   // [10 * B, 65536]
  * ```
  */
-export class MultiCropNetwork implements HasParams {
+export class MultiCropNetwork extends Module {
   constructor(
     readonly backbone: Backbone,
     readonly head: DinoHead,
   ) {
+    super();
     if (head.inDim !== backbone.embedDim) {
       throw new ShapeError(`MultiCropNetwork: head inDim ${head.inDim} differs from the backbone's embedDim ${backbone.embedDim}`);
     }
+    this.registerModule('backbone', asModule(backbone));
+    this.registerModule('head', asModule(head));
   }
 
-  params(): Params {
-    return mergeParams(prefixParams('backbone', this.backbone.params()), prefixParams('head', this.head.params()));
-  }
-
-  /**
-   * Non-trainable state: BatchNorm running statistics of a convnet backbone (`backbone.`) and of
-   * a BatchNorm head (`head.`), so checkpoints keep them and the teacher starts from the
-   * student's.
-   */
-  buffers(): Params {
-    return mergeParams(prefixParams('backbone', this.backbone.buffers?.() ?? new Map()), prefixParams('head', this.head.buffers()));
-  }
+  // params() and buffers() (inherited): `backbone.*` then `head.*`. The buffers are BatchNorm
+  // running statistics of a convnet backbone and of a BatchNorm head, so checkpoints keep them
+  // and the teacher starts from the student's. dispose() frees both parts.
 
   /** Backbone features of all crops, [sum of batches, embedDim], one backbone pass per resolution. */
   features(crops: readonly tf.Tensor4D[], opts: MultiCropOptions = {}): tf.Tensor2D {
     if (crops.length === 0) throw new ShapeError('MultiCropNetwork: no crops given');
-    const fwd = { training: opts.training ?? false, rng: opts.rng };
+    const fwd = { training: opts.training ?? this.training, rng: opts.rng };
     const maxImages = opts.maxImagesPerPass ?? 0;
     return tf.tidy(() => {
       const feats = groupCropsByResolution(crops).map(({ start, end }) => {
@@ -104,11 +105,6 @@ export class MultiCropNetwork implements HasParams {
 
   /** Head logits of all crops in crop order, [sum of batches, K]. */
   apply(crops: readonly tf.Tensor4D[], opts: MultiCropOptions = {}): tf.Tensor2D {
-    return tf.tidy(() => this.head.apply(this.features(crops, opts), { training: opts.headTraining ?? opts.training ?? false }));
-  }
-
-  dispose(): void {
-    this.backbone.dispose();
-    this.head.dispose();
+    return tf.tidy(() => this.head.apply(this.features(crops, opts), { training: opts.headTraining ?? opts.training ?? this.training }));
   }
 }

@@ -2,7 +2,8 @@ import { it, expect, describe } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '@dino-ts/core';
 import { readFixture } from '@dino-ts/core/testing';
-import { cosineScheduler, teacherTempSchedule, linspace, scheduleAt } from './schedules';
+import { cosineScheduler, linspace, scheduleAt } from './schedules';
+import { teacherTempSchedule } from './loss';
 
 const { metadata } = readFixture(fileURLToPath(new URL('../fixtures/schedules.safetensors', import.meta.url)));
 

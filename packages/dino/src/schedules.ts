@@ -56,32 +56,6 @@ export function cosineScheduler(
   return out;
 }
 
-/**
- * Teacher temperature per epoch (reference DINOLoss.teacher_temp_schedule): linear from
- * `warmupTeacherTemp` to `teacherTemp` over `warmupTeacherTempEpochs` epochs, then constant.
- *
- * @example
- * ```ts
- * teacherTempSchedule(0.04, 0.07, 30, 100)[29];   // 0.07
- * ```
- */
-export function teacherTempSchedule(
-  warmupTeacherTemp: number,
-  teacherTemp: number,
-  warmupTeacherTempEpochs: number,
-  nepochs: number,
-): Float64Array {
-  checkNumber('warmupTeacherTemp', warmupTeacherTemp, { min: 0, minExclusive: true });
-  checkNumber('teacherTemp', teacherTemp, { min: 0, minExclusive: true });
-  checkInt('nepochs', nepochs, 1);
-  if (!Number.isInteger(warmupTeacherTempEpochs) || warmupTeacherTempEpochs < 0 || warmupTeacherTempEpochs > nepochs) {
-    throw new ConfigError('warmupTeacherTempEpochs', warmupTeacherTempEpochs, `must be an integer in [0, epochs = ${nepochs}]`);
-  }
-  const out = new Float64Array(nepochs).fill(teacherTemp);
-  out.set(linspace(warmupTeacherTemp, teacherTemp, warmupTeacherTempEpochs));
-  return out;
-}
-
 /** Reads `schedule[index]`, throwing a ConfigError naming `param` when out of range. */
 export function scheduleAt(schedule: Float64Array, index: number, param: string): number {
   if (!Number.isInteger(index) || index < 0 || index >= schedule.length) {

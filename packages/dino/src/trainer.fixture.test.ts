@@ -16,13 +16,17 @@ function fixtureTrainer(meta: Record<string, string>, extra: Partial<DinoTrainer
   const vit = JSON.parse(meta.vit);
   const head = JSON.parse(meta.head);
   return new DinoTrainer({
-    backboneFactory: ({ dropPathRate, seed }) =>
-      new VisionTransformer({
-        imgSize: vit.img_size[0], patchSize: vit.patch_size, embedDim: vit.embed_dim, depth: vit.depth,
-        numHeads: vit.num_heads, mlpRatio: vit.mlp_ratio, qkvBias: vit.qkv_bias, dropPathRate, seed,
-      }),
-    outDim: head.out_dim, headHiddenDim: head.hidden_dim, headBottleneckDim: head.bottleneck_dim,
-    localCropsNumber: Number(meta.local_crops), batchSize: Number(meta.batch), dropPathRate: 0,
+    backbone: {
+      factory: ({ dropPathRate, seed }) =>
+        new VisionTransformer({
+          imgSize: vit.img_size[0], patchSize: vit.patch_size, embedDim: vit.embed_dim, depth: vit.depth,
+          numHeads: vit.num_heads, mlpRatio: vit.mlp_ratio, qkvBias: vit.qkv_bias, dropPathRate, seed,
+        }),
+      dropPathRate: 0,
+    },
+    head: { outDim: head.out_dim, hiddenDim: head.hidden_dim, bottleneckDim: head.bottleneck_dim },
+    multicrop: { localCropsNumber: Number(meta.local_crops) },
+    batchSize: Number(meta.batch),
     itersPerEpoch: 1, epochs: 1,
     ...extra,
   });
@@ -59,7 +63,7 @@ describeBackends('DinoTrainer vs the reference training loop (tiny ViT)', () => 
       const { tensors, metadata } = gradsFx;
       const loss = JSON.parse(metadata.loss);
       const trainer = fixtureTrainer(metadata, {
-        backward, microBatch, warmupTeacherTemp: loss.warmup_teacher_temp, teacherTemp: loss.teacher_temp, warmupEpochs: 0,
+        backward, microBatch, loss: { warmupTeacherTemp: loss.warmup_teacher_temp, teacherTemp: loss.teacher_temp }, optim: { warmupEpochs: 0 },
       });
       loadInit(trainer, tensors);
       trainer.dinoLoss.center.assign(tf.tensor2d(fx(tensors, 'center'), [1, loss.out_dim]));
@@ -82,10 +86,12 @@ describeBackends('DinoTrainer vs the reference training loop (tiny ViT)', () => 
     const { tensors, metadata } = stepsFx;
     const t = JSON.parse(metadata.train);
     const trainer = fixtureTrainer(metadata, {
-      lr: t.lr, minLr: t.min_lr, epochs: t.epochs, itersPerEpoch: t.niter_per_ep, warmupEpochs: t.warmup_epochs,
-      weightDecay: t.weight_decay, weightDecayEnd: t.weight_decay_end, momentumTeacher: t.momentum_teacher,
-      clipGrad: t.clip_grad, freezeLastLayer: t.freeze_last_layer, warmupTeacherTemp: t.warmup_teacher_temp,
-      teacherTemp: t.teacher_temp, warmupTeacherTempEpochs: t.warmup_teacher_temp_epochs,
+      epochs: t.epochs, itersPerEpoch: t.niter_per_ep,
+      optim: {
+        lr: t.lr, minLr: t.min_lr, warmupEpochs: t.warmup_epochs, weightDecay: t.weight_decay, weightDecayEnd: t.weight_decay_end,
+        momentumTeacher: t.momentum_teacher, clipGrad: t.clip_grad, freezeLastLayer: t.freeze_last_layer,
+      },
+      loss: { warmupTeacherTemp: t.warmup_teacher_temp, teacherTemp: t.teacher_temp, warmupTeacherTempEpochs: t.warmup_teacher_temp_epochs },
     });
     assertClose(trainer.lrSchedule, JSON.parse(metadata.lr_schedule), 1e-15, 'lr schedule');
     assertClose(trainer.wdSchedule, JSON.parse(metadata.wd_schedule), 1e-15, 'wd schedule');

@@ -8,13 +8,23 @@ import type { DinoTrainerConfig } from './config';
 
 /** A very small run: one-block ViT on 8 px globals / 4 px locals, K = 16. */
 function tinyConfig(extra: Partial<DinoTrainerConfig> = {}): DinoTrainerConfig {
-  return {
-    backboneFactory: ({ dropPathRate, seed }) =>
-      new VisionTransformer({ imgSize: 8, patchSize: 4, embedDim: 8, depth: 1, numHeads: 2, dropPathRate, seed }),
-    outDim: 16, headHiddenDim: 12, headBottleneckDim: 4, localCropsNumber: 2, batchSize: 2,
-    epochs: 4, itersPerEpoch: 3, warmupEpochs: 1, lr: 0.5, dropPathRate: 0.2, seed: 3,
-    ...extra,
+  const base: DinoTrainerConfig = {
+    backbone: {
+      factory: ({ dropPathRate, seed }) => new VisionTransformer({ imgSize: 8, patchSize: 4, embedDim: 8, depth: 1, numHeads: 2, dropPathRate, seed }),
+      dropPathRate: 0.2,
+    },
+    head: { outDim: 16, hiddenDim: 12, bottleneckDim: 4 },
+    multicrop: { localCropsNumber: 2 },
+    optim: { warmupEpochs: 1, lr: 0.5 },
+    batchSize: 2, epochs: 4, itersPerEpoch: 3, seed: 3,
   };
+  // Sub-configs merge (a test's `loss: { teacherTemp }` keeps the base's other groups).
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(extra)) {
+    const b = (base as unknown as Record<string, unknown>)[k];
+    out[k] = v && b && typeof v === 'object' && typeof b === 'object' ? { ...b, ...v } : v;
+  }
+  return out as unknown as DinoTrainerConfig;
 }
 
 function tinyCrops(rng: Rng, b = 2): tf.Tensor4D[] {
@@ -37,7 +47,7 @@ describeBackends('DinoTrainer', () => {
     it(`does not leak tensors across steps (${useBnInHead ? 'BatchNorm head, joint backward' : 'per-view backward'})`, async () => {
       // One iteration per epoch: step 1 (epoch 0) has the last layer frozen, so AdamW creates its
       // state for it in step 2 (PyTorch's lazy state); from then on nothing may grow.
-      const trainer = new DinoTrainer(tinyConfig({ useBnInHead, epochs: 10, itersPerEpoch: 1 }));
+      const trainer = new DinoTrainer(tinyConfig({ head: { useBn: useBnInHead }, epochs: 10, itersPerEpoch: 1 }));
       const rng = new Rng(1);
       let after2 = -1;
       for (let it = 0; it < 10; it++) {
@@ -54,7 +64,7 @@ describeBackends('DinoTrainer', () => {
 
   it('a convnet backbone: BatchNorm statistics are in the state, start equal, and the teacher advances its own', async () => {
     const trainer = new DinoTrainer(tinyConfig({
-      backboneFactory: ({ seed }) => new ResNet({ layers: [1, 1, 1, 1], width: 4, smallInput: true, seed }),
+      backbone: { factory: ({ seed }) => new ResNet({ layers: [1, 1, 1, 1], width: 4, smallInput: true, seed }) },
     }));
     const before = await snapshot(trainer);
     const key = 'backbone.bn1.running_mean';
@@ -72,7 +82,7 @@ describeBackends('DinoTrainer', () => {
   });
 
   it('reports the scheduled values and monitoring numbers', async () => {
-    const trainer = new DinoTrainer(tinyConfig({ warmupTeacherTemp: 0.02, teacherTemp: 0.06, warmupTeacherTempEpochs: 2 }));
+    const trainer = new DinoTrainer(tinyConfig({ loss: { warmupTeacherTemp: 0.02, teacherTemp: 0.06, warmupTeacherTempEpochs: 2 } }));
     const crops = tinyCrops(new Rng(2));
     const m = await trainer.step(crops, 4);
     expect(m.epoch).toBe(1);
@@ -89,7 +99,7 @@ describeBackends('DinoTrainer', () => {
   });
 
   it('a non-finite loss throws and changes nothing', async () => {
-    const trainer = new DinoTrainer(tinyConfig({ useBnInHead: true }));
+    const trainer = new DinoTrainer(tinyConfig({ head: { useBn: true } }));
     const rng = new Rng(3);
     const crops = tinyCrops(rng);
     await trainer.step(crops, 0);
@@ -132,7 +142,7 @@ describeBackends('DinoTrainer', () => {
   });
 
   it('keeps the last layer frozen during the first freezeLastLayer epochs', async () => {
-    const trainer = new DinoTrainer(tinyConfig({ freezeLastLayer: 1 }));
+    const trainer = new DinoTrainer(tinyConfig({ optim: { freezeLastLayer: 1 } }));
     const v0 = trainer.student.params().get('head.last_layer.weight_v')!.dataSync().slice();
     const w0 = trainer.student.params().get('head.mlp.0.weight')!.dataSync().slice();
     const rng = new Rng(5);
@@ -165,19 +175,19 @@ describeBackends('DinoTrainer', () => {
 
 it('validates its configuration, naming the parameter', () => {
   const cases: Array<[string, Partial<DinoTrainerConfig>]> = [
-    ['teacherTemp', { teacherTemp: 0 }],
-    ['warmupTeacherTemp', { warmupTeacherTemp: -1 }],
-    ['studentTemp', { studentTemp: 0 }],
-    ['outDim', { outDim: 0 }],
+    ['loss.teacherTemp', { loss: { teacherTemp: 0 } }],
+    ['loss.warmupTeacherTemp', { loss: { warmupTeacherTemp: -1 } }],
+    ['loss.studentTemp', { loss: { studentTemp: 0 } }],
+    ['head.outDim', { head: { outDim: 0 } }],
     ['itersPerEpoch', { itersPerEpoch: 0 }],
-    ['localCropsNumber', { localCropsNumber: -1 }],
-    ['momentumTeacher', { momentumTeacher: 1.2 }],
-    ['centerMomentum', { centerMomentum: -0.5 }],
-    ['warmupEpochs', { warmupEpochs: 5 }],
-    ['dropPathRate', { dropPathRate: 1 }],
+    ['multicrop.localCropsNumber', { multicrop: { localCropsNumber: -1 } }],
+    ['optim.momentumTeacher', { optim: { momentumTeacher: 1.2 } }],
+    ['loss.centerMomentum', { loss: { centerMomentum: -0.5 } }],
+    ['optim.warmupEpochs', { optim: { warmupEpochs: 5 } }],
+    ['backbone.dropPathRate', { backbone: { dropPathRate: 1 } }],
     ['backward', { backward: 'sideways' as never }],
-    ['backward', { useBnInHead: true, backward: 'perView' }],
-    ['clipGrad', { clipGrad: -1 }],
+    ['backward', { head: { useBn: true }, backward: 'perView' }],
+    ['optim.clipGrad', { optim: { clipGrad: -1 } }],
   ];
   for (const [param, patch] of cases) {
     let err: unknown;

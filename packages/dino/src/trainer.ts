@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import {
   ConfigError,
   Rng,
+  withConfigPrefix,
   ShapeError,
   copyParams,
   loadParams,
@@ -75,8 +76,9 @@ export interface DinoTrainerState {
  * @example
  * ```ts
  * const trainer = new DinoTrainer({
- *   arch: 'vit', backboneOptions: { imgSize: 28, patchSize: 4, inChans: 1, embedDim: 192, depth: 6, numHeads: 3 },
- *   outDim: 4096, epochs: 100, itersPerEpoch: 900, batchSize: 64, localCropsNumber: 6,
+ *   backbone: { arch: 'vit', options: { imgSize: 28, patchSize: 4, inChans: 1, embedDim: 192, depth: 6, numHeads: 3 } },
+ *   head: { outDim: 4096 }, multicrop: { localCropsNumber: 6 },
+ *   epochs: 100, itersPerEpoch: 900, batchSize: 64,
  * });
  * for (let it = 0; it < trainer.totalIterations; it++) {
  *   // crops: [g1, g2, ...locals], NHWC tensors from the augmentation
@@ -103,25 +105,23 @@ export class DinoTrainer {
 
   constructor(config: DinoTrainerConfig) {
     const c = resolveTrainerConfig(config);
-    this.config = c;
+    const { backbone, optim } = c;
     const make = (request: BackboneRequest): Backbone =>
-      c.backboneFactory
-        ? c.backboneFactory(request)
-        : createBackbone(c.arch, { ...c.backboneOptions, dropPathRate: request.dropPathRate, seed: request.seed });
-    const headConfig = {
-      outDim: c.outDim,
-      useBn: c.useBnInHead,
-      normLastLayer: c.normLastLayer,
-      nlayers: c.headNlayers,
-      hiddenDim: c.headHiddenDim,
-      bottleneckDim: c.headBottleneckDim,
-    };
-    const studentBackbone = make({ role: 'student', dropPathRate: c.dropPathRate, seed: c.seed });
-    this.student = new MultiCropNetwork(studentBackbone, new DinoHead({ ...headConfig, inDim: studentBackbone.embedDim, seed: c.seed }));
+      backbone.factory ? backbone.factory(request) : createBackbone(backbone.arch, { ...backbone.options, dropPathRate: request.dropPathRate, seed: request.seed });
+    // The head's settings go to DinoHead as given: it fills its defaults and checks them.
+    const head = (inDim: number) => withConfigPrefix('head.', () => new DinoHead({ ...c.head, inDim, seed: c.seed }));
+    const studentBackbone = make({ role: 'student', dropPathRate: backbone.dropPathRate, seed: c.seed });
+    this.student = new MultiCropNetwork(studentBackbone, head(studentBackbone.embedDim));
     const teacherBackbone = make({ role: 'teacher', dropPathRate: 0, seed: c.seed });
     // The reference builds the teacher head with the default norm_last_layer; the flag only
     // decides requires_grad, and the teacher is never trained.
-    this.teacher = new MultiCropNetwork(teacherBackbone, new DinoHead({ ...headConfig, inDim: teacherBackbone.embedDim, seed: c.seed }));
+    this.teacher = new MultiCropNetwork(teacherBackbone, head(teacherBackbone.embedDim));
+    const useBn = this.student.head.config.useBn;
+    c.backward ??= useBn ? 'joint' : 'perView';
+    if (useBn && c.backward !== 'joint') {
+      throw new ConfigError('backward', c.backward, "must be 'joint' with a BatchNorm head (head.useBn): BatchNorm statistics couple all crops");
+    }
+    this.config = c;
     this.studentParams = this.student.params();
     this.teacherParams = this.teacher.params();
     // Teacher and student start with the same weights (and BatchNorm buffers).
@@ -129,20 +129,11 @@ export class DinoTrainer {
     copyParams(this.teacher.buffers(), this.student.buffers());
     this.teacherBackboneTrains = (teacherBackbone.buffers?.().size ?? 0) > 0;
 
-    this.dinoLoss = new DinoLoss({
-      outDim: c.outDim,
-      ncrops: 2 + c.localCropsNumber,
-      nepochs: c.epochs,
-      warmupTeacherTemp: c.warmupTeacherTemp,
-      teacherTemp: c.teacherTemp,
-      warmupTeacherTempEpochs: c.warmupTeacherTempEpochs,
-      studentTemp: c.studentTemp,
-      centerMomentum: c.centerMomentum,
-    });
+    this.dinoLoss = new DinoLoss({ ...c.loss, outDim: this.student.head.config.outDim, ncrops: 2 + c.multicrop.localCropsNumber, nepochs: c.epochs });
     this.optimizer = new AdamW(this.studentParams);
-    this.lrSchedule = cosineScheduler((c.lr * c.batchSize) / 256, c.minLr, c.epochs, c.itersPerEpoch, c.warmupEpochs);
-    this.wdSchedule = cosineScheduler(c.weightDecay, c.weightDecayEnd, c.epochs, c.itersPerEpoch);
-    this.momentumSchedule = cosineScheduler(c.momentumTeacher, 1, c.epochs, c.itersPerEpoch);
+    this.lrSchedule = cosineScheduler((optim.lr * c.batchSize) / 256, optim.minLr, c.epochs, c.itersPerEpoch, optim.warmupEpochs);
+    this.wdSchedule = cosineScheduler(optim.weightDecay, optim.weightDecayEnd, c.epochs, c.itersPerEpoch);
+    this.momentumSchedule = cosineScheduler(optim.momentumTeacher, 1, c.epochs, c.itersPerEpoch);
     this.rng = c.rng ?? new Rng(c.seed).fork();
   }
 
@@ -192,8 +183,8 @@ export class DinoTrainer {
         this.rng.setState(rngState);
         throw new NonFiniteLossError(loss[0], iteration);
       }
-      if (this.config.clipGrad > 0) clipGradients(grads, this.config.clipGrad);
-      cancelGradientsLastLayer(epoch, grads, this.config.freezeLastLayer);
+      if (this.config.optim.clipGrad > 0) clipGradients(grads, this.config.optim.clipGrad);
+      cancelGradientsLastLayer(epoch, grads, this.config.optim.freezeLastLayer);
       this.optimizer.step(grads, { lr, weightDecay: wd });
       emaUpdate(this.teacherParams, this.studentParams, momentum);
       this.dinoLoss.updateCenter(teacherOut);
@@ -243,7 +234,7 @@ export class DinoTrainer {
       // drop path, so it runs in eval mode.
       this.teacher.apply(crops.slice(0, 2), {
         training: this.teacherBackboneTrains,
-        headTraining: this.config.useBnInHead,
+        headTraining: this.student.head.config.useBn,
         maxImagesPerPass: this.config.microBatch,
       }),
     );
@@ -293,7 +284,8 @@ export class DinoTrainer {
     put('teacher', await paramsToArrays(this.teacher.buffers()));
     put('optimizer', await this.optimizer.getState());
     put('dino_loss', await this.dinoLoss.getState());
-    const { backboneFactory: _f, rng: _r, ...config } = this.config;
+    const { rng: _r, ...rest } = this.config;
+    const config = { ...rest, backbone: { ...rest.backbone, factory: undefined } };
     return {
       tensors,
       metadata: { format: STATE_FORMAT, config: JSON.stringify(config), rng: JSON.stringify(this.rng.getState()) },
@@ -345,7 +337,7 @@ export class DinoTrainer {
       throw new ConfigError('crops', Array.isArray(crops) ? `${crops.length} crops` : crops, 'must hold at least the 2 global crops');
     }
     if (crops.length !== this.ncrops) {
-      throw new ConfigError('crops', `${crops.length} crops`, `must hold 2 global + localCropsNumber (${this.config.localCropsNumber}) = ${this.ncrops} crops`);
+      throw new ConfigError('crops', `${crops.length} crops`, `must hold 2 global + localCropsNumber (${this.config.multicrop.localCropsNumber}) = ${this.ncrops} crops`);
     }
     const b = crops[0].shape[0];
     const inChans = this.student.backbone.inChans;

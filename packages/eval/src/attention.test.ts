@@ -4,9 +4,9 @@ import { ShapeError } from '@dino-ts/core';
 import { describeBackends, fx } from '@dino-ts/core/testing';
 import type { Backbone } from '@dino-ts/backbones';
 import { attentionMaps, attentionMask, attentionMaskArray, upsampleNearest } from './attention';
-import { evaluateAttentionSegmentation, jaccard } from './segmentation';
-import { fromArrays } from './source';
-import { createTinyBackbone, evalFixture } from './testing';
+import { evaluateAttentionSegmentation, jaccard } from './attention-segmentation';
+import { fromArrays } from './image-source';
+import { createTinyBackbone, evalFixture, stubBackbone } from './testing';
 
 const { tensors, metadata } = evalFixture('attention.safetensors');
 const [B, NH, N1] = tensors.attentions.shape;
@@ -14,15 +14,10 @@ const p = Number(metadata.patch_size), hf = Number(metadata.h_featmap), wf = Num
 
 /** A backbone whose last self-attention is the fixture's. */
 function fixedAttentionBackbone(): Backbone {
-  return {
-    name: 'fixed', embedDim: 4, patchSize: p, inChans: 3,
+  return stubBackbone({
+    name: 'fixed', embedDim: 4, patchSize: p, imgSize: [hf * p, wf * p], depth: 1,
     getLastSelfAttention: () => tf.tensor4d(fx(tensors, 'attentions'), [B, NH, N1, N1]),
-    forward: () => { throw new Error('unused'); },
-    forwardFeatures: () => { throw new Error('unused'); },
-    getIntermediateLayers: () => { throw new Error('unused'); },
-    params: () => new Map(),
-    dispose: () => undefined,
-  };
+  });
 }
 
 describeBackends('attention maps and masks vs visualize_attention', () => {

@@ -4,7 +4,7 @@
  * patches holding `threshold` of the attention); nearest upsampling to pixels.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError, checkInt, checkNumber } from '@dino-ts/core';
+import { ConfigError, ShapeError, checkInt, checkNumber } from '@dino-ts/core';
 import type { Backbone } from '@dino-ts/backbones';
 import { DEFAULTS } from './defaults';
 
@@ -31,7 +31,7 @@ export function patchGrid(backbone: Backbone, height: number, width: number): [n
  */
 export function attentionMaps(backbone: Backbone, images: tf.Tensor4D): AttentionMaps {
   if (!hasSelfAttention(backbone)) {
-    throw new Error(`${backbone.name} has no self-attention: attention maps and their masks need a ViT backbone (k-NN, the linear probe and label propagation work with any backbone).`);
+    throw new ConfigError('backbone', backbone.name, 'has no self-attention: attention maps and their masks need a ViT backbone (k-NN, the linear probe and label propagation work with any backbone)');
   }
   const [b, H, W] = images.shape;
   const [h, w] = patchGrid(backbone, H, W);

@@ -8,11 +8,11 @@ import { assertClose, describeBackends } from '@dino-ts/core/testing';
 import { createBackbone } from '@dino-ts/backbones';
 import { attentionMaps, hasSelfAttention } from './attention';
 import { backboneFeatures } from './features';
-import { extractFeatures } from './extract';
+import { extractFeatures } from './extract-features';
 import { evaluateKnn } from './knn';
 import { linearProbe } from './linear-probe';
-import { fromArrays } from './source';
-import { segmentVideo } from './video';
+import { fromArrays } from './image-source';
+import { segmentVideo } from './video-segmentation';
 
 function images(n: number, size: number, seed: number, classes = 2) {
   const rng = new Rng(seed);

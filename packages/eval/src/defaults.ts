@@ -3,6 +3,8 @@
  * (facebookresearch/dino: eval_knn.py, eval_linear.py, visualize_attention.py,
  * eval_video_segmentation.py; DAVIS-2017 toolkit for the boundary tolerance).
  */
+import { RESIZED_CROP_RATIO, RESIZED_CROP_SCALE } from '@dino-ts/augment';
+
 export const DEFAULTS = {
   extract: {
     /** Images per backbone forward pass. */
@@ -37,9 +39,9 @@ export const DEFAULTS = {
     /** eval_linear.py `--val_freq`. */
     evalEvery: 1,
     seed: 0,
-    /** torchvision RandomResizedCrop defaults, used by the reference train transform. */
-    cropScale: [0.08, 1] as readonly [number, number],
-    cropRatio: [3 / 4, 4 / 3] as readonly [number, number],
+    /** torchvision RandomResizedCrop defaults (the reference train transform), augment's constants. */
+    cropScale: RESIZED_CROP_SCALE,
+    cropRatio: RESIZED_CROP_RATIO,
   },
   attention: {
     /** visualize_attention.py `--threshold`: keep the patches holding 60% of the mass. */

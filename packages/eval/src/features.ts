@@ -26,13 +26,6 @@ export async function toFeatureMatrix(x: FeatureMatrix | tf.Tensor2D, name = 'fe
   return x;
 }
 
-/** Rows divided by their L2 norm (torch.nn.functional.normalize, eps 1e-12). */
-export function l2NormalizeRows(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => {
-    const norm = tf.sqrt(tf.sum(tf.square(x), 1, true));
-    return tf.div(x, tf.maximum(norm, 1e-12));
-  });
-}
 
 export interface FeatureOptions {
   /**

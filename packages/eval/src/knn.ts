@@ -8,12 +8,12 @@
  * the host.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, ShapeError, checkInt, checkNumber } from '@dino-ts/core';
+import { ConfigError, ShapeError, checkInt, checkNumber, l2Normalize } from '@dino-ts/core';
 import type { Backbone } from '@dino-ts/backbones';
 import { DEFAULTS } from './defaults';
-import { extractFeatures, type ExtractOptions } from './extract';
-import { l2NormalizeRows, toFeatureMatrix, type FeatureMatrix } from './features';
-import type { ImageSource } from './source';
+import { extractFeatures, type ExtractOptions } from './extract-features';
+import { toFeatureMatrix, type FeatureMatrix } from './features';
+import type { ImageSource } from './image-source';
 
 export interface KnnOptions {
   /** Number(s) of neighbours. Default [10, 20, 100, 200]. */
@@ -114,14 +114,14 @@ export async function knnClassifier(
   // (no transposed operand, which is slow on wasm).
   const trainT = tf.tidy(() => {
     const t = tf.tensor2d(train.data, [train.rows, train.dim]);
-    return normalize ? l2NormalizeRows(t) : t;
+    return normalize ? l2Normalize(t) : t;
   });
   try {
     for (let start = 0; start < nTest; start += chunkSize) {
       const end = Math.min(start + chunkSize, nTest);
       const [valuesT, indicesT] = tf.tidy(() => {
         const q0 = tf.tensor2d(test.data.subarray(start * test.dim, end * test.dim), [end - start, test.dim]);
-        const q = normalize ? l2NormalizeRows(q0) : q0;
+        const q = normalize ? l2Normalize(q0) : q0;
         const sim = tf.transpose(tf.matMul(trainT, tf.transpose(q))) as tf.Tensor2D;
         const { values, indices } = tf.topk(sim, kmax, true);
         return [values, indices];

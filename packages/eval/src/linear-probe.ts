@@ -10,20 +10,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng, ShapeError, checkInt } from '@dino-ts/core';
 import type { Backbone } from '@dino-ts/backbones';
 import { DEFAULTS } from './defaults';
-import { extractFeatures } from './extract';
+import { extractFeatures } from './extract-features';
 import { backboneFeatures, type FeatureOptions } from './features';
-import {
-  LinearSgd,
-  cosineLr,
-  finishEpoch,
-  resolveTrainOptions,
-  summarize,
-  trainLinearClassifier,
-  type LinearProbeResult,
-  type LinearTrainOptions,
-} from './linear-train';
+import { resolveTrainOptions, runLinearEpochs, trainLinearClassifier, type LinearProbeResult, type LinearTrainOptions } from './linear-train';
 import { randomResizedCropFlip, type RandomResizedCropOptions } from './probe-augment';
-import { range, toImageTensor, type ImageSource } from './source';
+import { toImageTensor, type ImageSource } from './image-source';
 
 export type AugmentFn = (images: tf.Tensor4D, rng: Rng) => tf.Tensor4D;
 
@@ -80,47 +71,18 @@ export async function linearProbe(
   const labels = await allLabels(trainSource, extractBatchSize);
   // The test features give the feature size (a convnet ignores nLastBlocks / avgpool).
   const o = resolveTrainOptions({ ...opts, test: testSet }, labels, test.dim);
-  const n = trainSource.length;
-  const rng = new Rng(o.seed + 1);
+  // The crops draw from their own generator, so the batch order is that of the cached path.
   const augRng = new Rng(o.seed + 2);
-  const sgd = new LinearSgd(o.classifier, opts);
-  const history = [];
-  try {
-    for (let epoch = 0; epoch < o.epochs; epoch++) {
-      const lr = cosineLr(o.baseLr, epoch, o.epochs);
-      const batches = trainBatches(n, o.batchSize, o.shuffle, rng, !!trainSource.getItems);
-      let lossSum = 0;
-      for (const idx of batches) {
-        const batch = await (trainSource.getItems ? trainSource.getItems(idx) : trainSource.getBatch(idx[0], idx[idx.length - 1] + 1));
-        const x = toImageTensor(batch.images);
-        const y = tf.tensor1d(Int32Array.from(idx, (i) => labels[i]), 'int32');
-        const f = tf.tidy(() => backboneFeatures(backbone, augment(x, augRng), feat));
-        const lossT = sgd.step(f, y, lr);
-        lossSum += (await lossT.data())[0];
-        tf.dispose([x, y, f, lossT]);
-      }
-      history.push(await finishEpoch(o, epoch, lr, lossSum / batches.length));
+  const augmentedFeatures = async (rows: number[]): Promise<tf.Tensor2D> => {
+    const batch = await (trainSource.getItems ? trainSource.getItems(rows) : trainSource.getBatch(rows[0], rows[rows.length - 1] + 1));
+    const x = toImageTensor(batch.images);
+    try {
+      return tf.tidy(() => backboneFeatures(backbone, augment(x, augRng), feat));
+    } finally {
+      x.dispose();
     }
-  } finally {
-    sgd.dispose();
-  }
-  return summarize(o.classifier, history);
-}
-
-/**
- * Batches of one epoch: shuffled items with random access, else contiguous batches visited in a
- * shuffled order.
- */
-function trainBatches(n: number, batchSize: number, shuffle: boolean, rng: Rng, randomAccess: boolean): number[][] {
-  if (randomAccess) {
-    const order = shuffle ? Array.from(rng.permutation(n)) : range(0, n);
-    const out: number[][] = [];
-    for (let s = 0; s < n; s += batchSize) out.push(order.slice(s, s + batchSize));
-    return out;
-  }
-  const starts = range(0, Math.ceil(n / batchSize)).map((i) => i * batchSize);
-  const order = shuffle ? Array.from(rng.permutation(starts.length), (i) => starts[i]) : starts;
-  return order.map((s) => range(s, Math.min(s + batchSize, n)));
+  };
+  return runLinearEpochs(o, opts, labels, augmentedFeatures, !!trainSource.getItems);
 }
 
 async function allLabels(source: ImageSource, batchSize: number): Promise<Int32Array> {

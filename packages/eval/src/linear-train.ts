@@ -177,32 +177,74 @@ export async function trainLinearClassifier(
 ): Promise<LinearProbeResult> {
   const o = resolveTrainOptions(opts, labels, features.dim);
   checkRows('features', features, labels, o.classifier);
-  const n = features.rows;
+  const { data, dim } = features;
+  return runLinearEpochs(o, opts, labels, (rows) => {
+    const x = new Float32Array(rows.length * dim);
+    rows.forEach((row, i) => x.set(data.subarray(row * dim, (row + 1) * dim), i * dim));
+    return tf.tensor2d(x, [rows.length, dim]);
+  });
+}
+
+/** The features [rows.length, dim] of the training rows `rows`; the epoch loop disposes them. */
+export type BatchFeatures = (rows: number[]) => tf.Tensor2D | Promise<tf.Tensor2D>;
+
+/**
+ * The epoch loop of eval_linear.train, one for both probes (cached features and augmented
+ * images): per epoch the cosine learning rate, the batches (`epochBatches`, shuffled by a
+ * generator seeded with seed + 1), one SGD step per batch on `features(rows)`, the mean loss, and
+ * the scoring `finishEpoch` asks for. `randomAccess` false visits contiguous batches (a source
+ * without `getItems`).
+ */
+export async function runLinearEpochs(
+  o: ResolvedTrainOptions,
+  sgdOpts: SgdOptions,
+  labels: ArrayLike<number>,
+  features: BatchFeatures,
+  randomAccess = true,
+): Promise<LinearProbeResult> {
   const rng = new Rng(o.seed + 1);
-  const sgd = new LinearSgd(o.classifier, opts);
+  const sgd = new LinearSgd(o.classifier, sgdOpts);
   const history: LinearEpochStats[] = [];
   try {
     for (let epoch = 0; epoch < o.epochs; epoch++) {
       const lr = cosineLr(o.baseLr, epoch, o.epochs);
-      const order = o.shuffle ? rng.permutation(n) : Array.from({ length: n }, (_, i) => i);
-      let lossSum = 0, steps = 0;
-      for (let start = 0; start < n; start += o.batchSize) {
-        const idx = order.slice(start, start + o.batchSize);
-        const x = new Float32Array(idx.length * features.dim);
-        idx.forEach((row, i) => x.set(features.data.subarray(row * features.dim, (row + 1) * features.dim), i * features.dim));
-        const xT = tf.tensor2d(x, [idx.length, features.dim]);
-        const yT = tf.tensor1d(Int32Array.from(idx, (i) => labels[i]), 'int32');
-        const lossT = sgd.step(xT, yT, lr);
-        lossSum += (await lossT.data())[0];
-        steps++;
-        tf.dispose([xT, yT, lossT]);
+      const batches = epochBatches(labels.length, o.batchSize, o.shuffle, rng, randomAccess);
+      let lossSum = 0;
+      for (const rows of batches) {
+        const x = await features(rows);
+        const y = tf.tensor1d(Int32Array.from(rows, (i) => labels[i]), 'int32');
+        let lossT: tf.Scalar | undefined;
+        try {
+          lossT = sgd.step(x, y, lr);
+          lossSum += (await lossT.data())[0];
+        } finally {
+          tf.dispose(lossT ? [x, y, lossT] : [x, y]);
+        }
       }
-      history.push(await finishEpoch(o, epoch, lr, lossSum / steps));
+      history.push(await finishEpoch(o, epoch, lr, lossSum / batches.length));
     }
   } finally {
     sgd.dispose();
   }
   return summarize(o.classifier, history);
+}
+
+/**
+ * The row indices of one epoch's batches: with random access a permutation of all rows (or 0..n-1
+ * unshuffled) cut into batches, as the reference's sampler; otherwise contiguous batches visited
+ * in a shuffled order (a source read in ranges cannot gather scattered rows).
+ */
+export function epochBatches(n: number, batchSize: number, shuffle: boolean, rng: Rng, randomAccess = true): number[][] {
+  const out: number[][] = [];
+  if (randomAccess) {
+    const order = shuffle ? rng.permutation(n) : Int32Array.from({ length: n }, (_, i) => i);
+    for (let s = 0; s < n; s += batchSize) out.push(Array.from(order.subarray(s, s + batchSize)));
+    return out;
+  }
+  const nb = Math.ceil(n / batchSize);
+  const visit = shuffle ? rng.permutation(nb) : Int32Array.from({ length: nb }, (_, i) => i);
+  for (const b of visit) out.push(Array.from({ length: Math.min(batchSize, n - b * batchSize) }, (_, i) => b * batchSize + i));
+  return out;
 }
 
 export interface ResolvedTrainOptions {
@@ -247,7 +289,7 @@ export function resolveTrainOptions(opts: LinearTrainOptions, labels: ArrayLike<
   };
 }
 
-export async function finishEpoch(o: ResolvedTrainOptions, epoch: number, lr: number, loss: number): Promise<LinearEpochStats> {
+async function finishEpoch(o: ResolvedTrainOptions, epoch: number, lr: number, loss: number): Promise<LinearEpochStats> {
   const stats: LinearEpochStats = { epoch, lr, loss };
   if (o.test && (epoch % o.evalEvery === 0 || epoch === o.epochs - 1)) {
     const s = await evaluateLinearClassifier(o.classifier, o.test.features, o.test.labels, { batchSize: o.batchSize });
@@ -258,7 +300,7 @@ export async function finishEpoch(o: ResolvedTrainOptions, epoch: number, lr: nu
   return stats;
 }
 
-export function summarize(classifier: LinearClassifier, history: LinearEpochStats[]): LinearProbeResult {
+function summarize(classifier: LinearClassifier, history: LinearEpochStats[]): LinearProbeResult {
   const scored = history.filter((h) => h.top1 !== undefined);
   const last = scored[scored.length - 1];
   return {

@@ -6,9 +6,9 @@ import type { Backbone } from '@dino-ts/backbones';
 import { backboneFeatures, featureDim } from './features';
 import { LinearClassifier } from './linear-classifier';
 import { linearProbe } from './linear-probe';
-import { cosineLr, evaluateLinearClassifier, trainLinearClassifier } from './linear-train';
-import { fromArrays } from './source';
-import { createTinyBackbone, evalFixture, ints, metaNumbers } from './testing';
+import { cosineLr, epochBatches, evaluateLinearClassifier, trainLinearClassifier } from './linear-train';
+import { fromArrays } from './image-source';
+import { createTinyBackbone, evalFixture, ints, metaNumbers, stubBackbone } from './testing';
 
 const { tensors, metadata } = evalFixture('linear.safetensors');
 
@@ -16,16 +16,11 @@ const { tensors, metadata } = evalFixture('linear.safetensors');
 function fixedLayersBackbone(): Backbone {
   const layers = [0, 1, 2, 3].map((i) => tensors[`layer${i}`]);
   const [, , d] = layers[0].shape;
-  return {
+  return stubBackbone({
     // 8x8 inputs with patch 4: 1 + 4 tokens, as the fixture's layers.
-    name: 'fixed', embedDim: d, patchSize: 4, inChans: 3,
+    name: 'fixed', embedDim: d, patchSize: 4, imgSize: [8, 8], depth: 4,
     getIntermediateLayers: (_x, n = 1) => layers.slice(4 - n).map((l) => tf.tensor3d(l.data as Float32Array, l.shape as [number, number, number])),
-    forward: () => { throw new Error('unused'); },
-    forwardFeatures: () => { throw new Error('unused'); },
-    getLastSelfAttention: () => { throw new Error('unused'); },
-    params: () => new Map(),
-    dispose: () => undefined,
-  };
+  });
 }
 
 describeBackends('linear probe vs eval_linear', () => {
@@ -97,7 +92,26 @@ describeBackends('linear probe vs eval_linear', () => {
     expect(cached.top5).toBeNull(); // 2 classes
     expect(aug.classifier.dim).toBe(16);
     expect(aug.history.map((h) => h.lr)).toEqual([cosineLr(20 * 16 / 256, 0, 2), cosineLr(20 * 16 / 256, 1, 2)]);
+    // A source read only in ranges (no getItems): contiguous batches, the same loop.
+    const ranged = { length: train.length, getBatch: (s: number, e: number) => train.getBatch(s, e) };
+    const before2 = tf.memory().numTensors;
+    const rangedRes = await linearProbe(bb, ranged, test, { nLastBlocks: 1, epochs: 2, batchSize: 12, lr: 20, augment: true });
+    rangedRes.classifier.dispose();
+    expect(tf.memory().numTensors).toBe(before2);
+    expect(rangedRes.history).toHaveLength(2);
     bb.dispose();
+  });
+});
+
+describe('epochBatches', () => {
+  it('cuts a permutation of the rows (random access) or visits contiguous batches in a shuffled order', () => {
+    expect(epochBatches(10, 4, false, new Rng(0))).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    expect(epochBatches(10, 4, false, new Rng(0), false)).toEqual([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    const perm = Array.from(new Rng(3).permutation(10));
+    expect(epochBatches(10, 4, true, new Rng(3))).toEqual([perm.slice(0, 4), perm.slice(4, 8), perm.slice(8)]);
+    const visit = Array.from(new Rng(3).permutation(3));
+    const ranges = [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]];
+    expect(epochBatches(10, 4, true, new Rng(3), false)).toEqual(visit.map((b) => ranges[b]));
   });
 });
 

@@ -5,6 +5,7 @@
  * RGBA pictures of render.ts (`toImageData`) on a canvas instead.
  */
 import type { RgbImage } from './render';
+import { ConfigError } from '@dino-ts/core';
 
 type SharpFn = (input: Uint8Array, opts: { raw: { width: number; height: number; channels: 3 } }) => {
   png(): { toBuffer(): Promise<Uint8Array>; toFile(path: string): Promise<unknown> };
@@ -14,7 +15,7 @@ let sharpPromise: Promise<SharpFn> | null = null;
 async function loadSharp(): Promise<SharpFn> {
   sharpPromise ??= import('sharp').then((m) => ((m as { default?: unknown }).default ?? m) as SharpFn).catch((e) => {
     sharpPromise = null;
-    throw new Error(`PNG output needs the npm package "sharp" (npm install sharp): ${(e as Error).message}`);
+    throw new ConfigError('sharp', 'not installed', `is needed for PNG output: npm install sharp (${(e as Error).message})`);
   });
   return sharpPromise;
 }

@@ -4,7 +4,7 @@
 import type { DavisSequenceResult, DavisSummary } from './davis';
 import type { KnnReport } from './knn';
 import type { LinearProbeResult } from './linear-train';
-import type { AttentionSegmentationResult } from './segmentation';
+import type { AttentionSegmentationResult } from './attention-segmentation';
 
 export interface KnnRow {
   k: number;

@@ -21,8 +21,30 @@ export function metaNumbers(meta: Record<string, string>, key: string): number[]
   return v.split(',').map(Number);
 }
 
+/**
+ * A Backbone of the given parts for a test that needs only some of them (a fixture's layers or
+ * attention): every method not given throws 'unused', params are empty, dispose does nothing.
+ */
+export function stubBackbone(parts: Pick<Backbone, 'name' | 'embedDim' | 'patchSize' | 'imgSize' | 'depth'> & Partial<Backbone>): Backbone {
+  const unused = (): never => {
+    throw new Error('unused');
+  };
+  return {
+    inChans: 3,
+    forward: unused,
+    forwardFeatures: unused,
+    getIntermediateLayers: unused,
+    getLastSelfAttention: unused,
+    params: () => new Map(),
+    dispose: () => undefined,
+    ...parts,
+  };
+}
+
 export interface TinyBackboneConfig {
   patchSize?: number;
+  /** Nominal input side (any multiple of the patch works: positions follow the input). Default 4 patches. */
+  imgSize?: number;
   inChans?: number;
   embedDim?: number;
   depth?: number;
@@ -37,6 +59,7 @@ export interface TinyBackboneConfig {
  */
 export function createTinyBackbone(cfg: TinyBackboneConfig = {}): Backbone {
   const { patchSize = 4, inChans = 3, embedDim = 8, depth = 3, numHeads = 2, seed = 0 } = cfg;
+  const imgSize = cfg.imgSize ?? 4 * patchSize;
   const rng = new Rng(seed);
   const rand = (shape: number[], std: number) =>
     tf.tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal(0, std)), shape);
@@ -102,6 +125,8 @@ export function createTinyBackbone(cfg: TinyBackboneConfig = {}): Backbone {
     embedDim,
     patchSize,
     inChans,
+    imgSize: [imgSize, imgSize],
+    depth,
     forward: (x) => tf.tidy(() => cls0(norm(run(x).outs[depth - 1]))),
     forwardFeatures: (x): BackboneFeatures =>
       tf.tidy(() => {

@@ -22,7 +22,7 @@ import {
   type RgbImage,
   type ToRgbOptions,
 } from './render';
-import { upsampleMask } from './segmentation';
+import { upsampleMask } from './attention-segmentation';
 
 export interface AttentionVisualization {
   /** The input, cropped to the patch grid. */

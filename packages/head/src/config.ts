@@ -1,51 +1,37 @@
-import { ConfigError, checkInt, withDefaults } from '@dino-ts/core';
+import { ConfigError, checkInt, defaultsOf, resolveSettings, setting, type SettingsInput, type SettingsOf } from '@dino-ts/core';
 
-/** Configuration of the DINO projection head (reference `DINOHead` in vision_transformer.py). */
-export interface DinoHeadConfig {
-  /** Input size: the backbone's embedding dimension. */
-  inDim: number;
-  /** K, the number of prototypes (output logits). */
-  outDim: number;
-  /** BatchNorm1d after each hidden Linear. Default false. */
-  useBn?: boolean;
-  /** Fix the weight-norm gain of the last layer at 1 (not trainable). Default true. */
-  normLastLayer?: boolean;
-  /** Number of Linear layers of the MLP before the L2 normalisation. Default 3. */
-  nlayers?: number;
-  /** Width of the hidden layers. Default 2048. */
-  hiddenDim?: number;
-  /** Width of the bottleneck fed to the weight-normalised last layer. Default 256. */
-  bottleneckDim?: number;
-  /** Seed of the initialisation (ignored when an `rng` is passed to the constructor). Default 0. */
-  seed?: number;
-}
-
-/** The reference defaults (vision_transformer.py DINOHead, main_dino.py arguments). */
-export const DINO_HEAD_DEFAULTS = {
-  useBn: false,
-  normLastLayer: true,
-  nlayers: 3,
-  hiddenDim: 2048,
-  bottleneckDim: 256,
-  seed: 0,
+/**
+ * The head's settings (reference `DINOHead` in vision_transformer.py and main_dino.py's
+ * arguments), each declared once: default, range, help, and the reference's flag where the
+ * trainer's command line names it differently.
+ */
+export const DINO_HEAD_SETTINGS = {
+  outDim: setting.int(65536, 'K, the dimension of the DINO head output', { min: 1 }),
+  useBn: setting.boolean(false, 'BatchNorm in the head MLP', { flag: 'useBnInHead' }),
+  normLastLayer: setting.boolean(true, 'weight-normalise the last layer with its gain fixed to 1'),
+  nlayers: setting.int(3, 'number of Linear layers of the head MLP before the L2 normalisation', { min: 1 }),
+  hiddenDim: setting.int(2048, 'hidden width of the head MLP', { min: 1 }),
+  bottleneckDim: setting.int(256, 'bottleneck width of the head before the last layer', { min: 1 }),
+  seed: setting.int(0, 'seed of the initialisation (ignored when an rng is passed)', { min: 0 }),
 } as const;
 
-export type ResolvedDinoHeadConfig = Required<DinoHeadConfig>;
+/** The reference defaults, read off the settings. */
+export const DINO_HEAD_DEFAULTS = defaultsOf(DINO_HEAD_SETTINGS);
+
+/** Configuration of the DINO projection head: its input size and any of its settings. */
+export interface DinoHeadConfig extends SettingsInput<typeof DINO_HEAD_SETTINGS> {
+  /** Input size: the backbone's embedding dimension. */
+  inDim: number;
+}
+
+export type ResolvedDinoHeadConfig = SettingsOf<typeof DINO_HEAD_SETTINGS> & { inDim: number };
 
 /** Fills the defaults and validates every field, naming the offending parameter. */
 export function resolveHeadConfig(config: DinoHeadConfig): ResolvedDinoHeadConfig {
   if (config == null || typeof config !== 'object') {
-    throw new ConfigError('config', config, 'must be an object with at least inDim and outDim');
+    throw new ConfigError('config', config, 'must be an object with at least inDim');
   }
-  const c: ResolvedDinoHeadConfig = withDefaults(DINO_HEAD_DEFAULTS, config) as ResolvedDinoHeadConfig;
-  checkInt('inDim', c.inDim, 1);
-  checkInt('outDim', c.outDim, 1);
-  checkInt('nlayers', c.nlayers, 1);
-  checkInt('hiddenDim', c.hiddenDim, 1);
-  checkInt('bottleneckDim', c.bottleneckDim, 1);
-  checkInt('seed', c.seed, 0);
-  if (typeof c.useBn !== 'boolean') throw new ConfigError('useBn', c.useBn, 'must be a boolean');
-  if (typeof c.normLastLayer !== 'boolean') throw new ConfigError('normLastLayer', c.normLastLayer, 'must be a boolean');
-  return c;
+  const { inDim, ...settings } = config;
+  checkInt('inDim', inDim, 1);
+  return { ...resolveSettings(DINO_HEAD_SETTINGS, settings), inDim };
 }
-

@@ -1,9 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { it, expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, ShapeError, loadParams, Rng } from '@dino-ts/core';
+import { BatchNorm, ConfigError, Linear, ShapeError, loadParams, Rng } from '@dino-ts/core';
 import { describeBackends, readFixture, fx, assertClose, assertRelClose } from '@dino-ts/core/testing';
-import { DinoHead, DINO_HEAD_DEFAULTS } from './index';
+import { DinoHead, DINO_HEAD_DEFAULTS, WeightNormLinear } from './index';
 
 const fixture = readFixture(fileURLToPath(new URL('../fixtures/head.safetensors', import.meta.url)));
 const CASES = Object.keys(fixture.metadata);
@@ -130,4 +130,31 @@ it('validates its configuration, naming the parameter', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).param).toBe(param);
   }
+});
+
+it("is a module tree as the reference's: mlp Sequential with @dino-ts/core's BatchNorm, last_layer", async () => {
+  const head = new DinoHead({ inDim: 4, outDim: 3, hiddenDim: 5, bottleneckDim: 2, useBn: true });
+  expect(head.mlp.namedChildren().map(([k, m]) => [k, m.constructor.name])).toEqual([
+    ['0', 'Linear'], ['1', 'BatchNorm'], ['3', 'Linear'], ['4', 'BatchNorm'], ['6', 'Linear'],
+  ]);
+  const bns = head.namedModules().filter(([, m]) => m instanceof BatchNorm);
+  expect(bns.map(([k]) => k)).toEqual(['mlp.1', 'mlp.4']);
+  expect(bns.every(([, m]) => m.constructor === BatchNorm)).toBe(true);
+  expect(head.mlp.namedChildren()[0]![1]).toBeInstanceOf(Linear);
+  expect(head.lastLayer).toBeInstanceOf(WeightNormLinear);
+  // train() makes training (batch statistics, running update) the default of apply.
+  const x = tf.randomNormal([6, 4], 0, 1, 'float32', 1) as tf.Tensor2D;
+  const nbt = () => head.buffers().get('mlp.1.num_batches_tracked')!.dataSync()[0];
+  head.apply(x).dispose();
+  expect(nbt()).toBe(0);
+  head.train();
+  head.apply(x).dispose();
+  expect(nbt()).toBe(1);
+  head.apply(x, { training: false }).dispose();
+  expect(nbt()).toBe(1);
+  x.dispose();
+  head.dispose();
+  const single = new DinoHead({ inDim: 4, outDim: 3, nlayers: 1, bottleneckDim: 2 });
+  expect([...single.params().keys()]).toEqual(['mlp.weight', 'mlp.bias', 'last_layer.weight_g', 'last_layer.weight_v']);
+  single.dispose();
 });

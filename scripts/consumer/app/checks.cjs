@@ -39,16 +39,13 @@ async function run(m) {
   vit.dispose();
 
   const trainer = new dino.DinoTrainer({
-    arch: 'vit',
-    backboneOptions: { imgSize: 16, patchSize: 4, embedDim: 32, depth: 2, numHeads: 2 },
-    outDim: 64,
-    headHiddenDim: 48,
-    headBottleneckDim: 16,
-    localCropsNumber: 2,
+    backbone: { arch: 'vit', options: { imgSize: 16, patchSize: 4, embedDim: 32, depth: 2, numHeads: 2 } },
+    head: { outDim: 64, hiddenDim: 48, bottleneckDim: 16 },
+    multicrop: { localCropsNumber: 2 },
+    optim: { warmupEpochs: 1 },
     batchSize: 4,
     epochs: 2,
     itersPerEpoch: 2,
-    warmupEpochs: 1,
   });
   const weight = () => trainer.student.params().get('backbone.blocks.0.attn.qkv.weight').dataSync().slice();
   const before = weight();

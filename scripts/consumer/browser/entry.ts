@@ -53,12 +53,15 @@ async function main(): Promise<Record<string, unknown>> {
   head.dispose();
   const data = new ShapesDataset({ length: 16, size: 32 });
   const loader = new DataLoader(data, { batchSize: 8, dropLast: true });
-  const aug = createDinoAugmentation(dinoAugmentConfigForImageSize(32, { localCropsNumber: 2 }));
+  // One multi-crop spec for the augmentation and the trainer.
+  const multicrop = { localCropsNumber: 2 };
+  const aug = createDinoAugmentation(dinoAugmentConfigForImageSize(32, multicrop));
   const trainer = new DinoTrainer({
-    arch: 'vit',
-    backboneOptions: { imgSize: 32, patchSize: 8, embedDim: 32, depth: 2, numHeads: 2 },
-    outDim: 64, headHiddenDim: 48, headBottleneckDim: 16,
-    epochs: 1, itersPerEpoch: loader.batchesPerEpoch, batchSize: 8, localCropsNumber: 2, warmupEpochs: 0,
+    backbone: { arch: 'vit', options: { imgSize: 32, patchSize: 8, embedDim: 32, depth: 2, numHeads: 2 } },
+    head: { outDim: 64, hiddenDim: 48, bottleneckDim: 16 },
+    multicrop,
+    optim: { warmupEpochs: 0 },
+    epochs: 1, itersPerEpoch: loader.batchesPerEpoch, batchSize: 8,
   });
   const losses: number[] = [];
   let it = 0;

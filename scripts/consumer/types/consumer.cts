@@ -22,7 +22,7 @@ export const names: string[] = listBackbones();
 export const vit: Backbone = createBackbone("vit", { imgSize: 16, patchSize: 4, embedDim: 8, depth: 1, numHeads: 2 });
 export const isVit: boolean = vit instanceof VisionTransformer;
 export const head = new DinoHead({ inDim: 8, outDim: 16 });
-export const config: DinoTrainerConfig = { arch: "vit", outDim: 16, epochs: 1, itersPerEpoch: 1, batchSize: 2 };
+export const config: DinoTrainerConfig = { backbone: { arch: "vit_tiny" }, head: { outDim: 16 }, loss: { teacherTemp: 0.07 }, epochs: 1, itersPerEpoch: 1, batchSize: 2 };
 export const makeTrainer = (): DinoTrainer => new DinoTrainer(config);
 export const loader = new DataLoader(new ShapesDataset({ length: 8, size: 16 }), { batchSize: 4 });
 export const toImages: (b: Parameters<typeof toTensor>[0]) => tf.Tensor4D = toTensor;

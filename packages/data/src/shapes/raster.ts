@@ -76,8 +76,11 @@ function mixInto(out: Float32Array, o: number, c: RGB, a: number): void {
   out[o + 2] += (c[2] - out[o + 2]) * a;
 }
 
-/** The background colour at normalised point (x, y) without grain; `pixel` = 1 / size. */
-export function backgroundAt(bg: BackgroundSpec, x: number, y: number, pixel: number, out: Float32Array, o: number): void {
+/**
+ * The layers of the background every pixel has, written to out[o..o+2]: the gradient, the value
+ * noise over it and the pattern over both (blobs and lines, which reach only some pixels, follow).
+ */
+function baseLayersAt(bg: BackgroundSpec, x: number, y: number, pixel: number, out: Float32Array, o: number): void {
   const g = Math.min(1, Math.max(0, (x - 0.5) * bg.gx + (y - 0.5) * bg.gy + 0.5));
   out[o] = bg.gradA[0] + (bg.gradB[0] - bg.gradA[0]) * g;
   out[o + 1] = bg.gradA[1] + (bg.gradB[1] - bg.gradA[1]) * g;
@@ -86,9 +89,12 @@ export function backgroundAt(bg: BackgroundSpec, x: number, y: number, pixel: nu
     const n = (2 * valueNoise(bg.coarse, bg.cells, x, y) + valueNoise(bg.fine, 2 * bg.cells, x, y)) / 3;
     mixInto(out, o, bg.noiseColor, bg.noiseAmount * n);
   }
-  if (bg.pattern) {
-    mixInto(out, o, bg.pattern.c2, bg.patternAmount * textureWeight(bg.pattern, x, y, pixel));
-  }
+  if (bg.pattern) mixInto(out, o, bg.pattern.c2, bg.patternAmount * textureWeight(bg.pattern, x, y, pixel));
+}
+
+/** The background colour at normalised point (x, y) without grain; `pixel` = 1 / size. */
+export function backgroundAt(bg: BackgroundSpec, x: number, y: number, pixel: number, out: Float32Array, o: number): void {
+  baseLayersAt(bg, x, y, pixel, out, o);
   for (const b of bg.blobs) {
     const d2 = ((x - b.x) ** 2 + (y - b.y) ** 2) / (b.r * b.r);
     if (d2 < 9) mixInto(out, o, b.color, b.alpha * Math.exp(-d2));
@@ -108,19 +114,7 @@ function renderBackground(bg: BackgroundSpec, size: number, rgb: Float32Array): 
   const center = (p: number) => (p + 0.5) * pixel;
   for (let py = 0; py < size; py++) {
     const y = center(py);
-    for (let px = 0; px < size; px++) {
-      const x = center(px);
-      const o = (py * size + px) * 3;
-      const g = Math.min(1, Math.max(0, (x - 0.5) * bg.gx + (y - 0.5) * bg.gy + 0.5));
-      rgb[o] = bg.gradA[0] + (bg.gradB[0] - bg.gradA[0]) * g;
-      rgb[o + 1] = bg.gradA[1] + (bg.gradB[1] - bg.gradA[1]) * g;
-      rgb[o + 2] = bg.gradA[2] + (bg.gradB[2] - bg.gradA[2]) * g;
-      if (bg.noiseAmount > 0) {
-        const nz = (2 * valueNoise(bg.coarse, bg.cells, x, y) + valueNoise(bg.fine, 2 * bg.cells, x, y)) / 3;
-        mixInto(rgb, o, bg.noiseColor, bg.noiseAmount * nz);
-      }
-      if (bg.pattern) mixInto(rgb, o, bg.pattern.c2, bg.patternAmount * textureWeight(bg.pattern, x, y, pixel));
-    }
+    for (let px = 0; px < size; px++) baseLayersAt(bg, center(px), y, pixel, rgb, (py * size + px) * 3);
   }
   for (const b of bg.blobs) {
     // exp(-d^2 / r^2) is dropped beyond d = 3r, as in backgroundAt.

@@ -7,6 +7,7 @@ import { INTERPOLATIONS, type Interpolation } from './interpolation';
 import { checkJitterStrength, checkRatio, checkScale, RESIZED_CROP_RATIO, type JitterStrength } from './sampling';
 import { IMAGENET_MEAN, IMAGENET_STD, checkMeanStd } from './normalize';
 import { SOLARIZE_THRESHOLD } from './solarize';
+import { MULTICROP_SETTINGS as M, PHOTOMETRIC_SETTINGS as P } from './multi-crop-settings';
 
 export interface JitterConfig extends JitterStrength {
   /** Probability that ColorJitter is applied (RandomApply). */
@@ -61,13 +62,14 @@ export type DinoAugmentOptions = Partial<Omit<DinoAugmentConfig, 'jitter' | 'blu
 export const DINO_AUGMENT_DEFAULTS: Readonly<DinoAugmentConfig> = Object.freeze({
   globalCropsSize: 224,
   localCropsSize: 96,
-  localCropsNumber: 8,
-  globalCropsScale: [0.4, 1],
-  localCropsScale: [0.05, 0.4],
+  // The settings an app exposes take their defaults from their one declaration.
+  localCropsNumber: M.localCropsNumber.default,
+  globalCropsScale: [...M.globalCropsScale.default],
+  localCropsScale: [...M.localCropsScale.default],
   ratio: [RESIZED_CROP_RATIO[0], RESIZED_CROP_RATIO[1]],
   flipP: 0.5,
-  jitter: { brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1, p: 0.8 },
-  grayscaleP: 0.2,
+  jitter: { brightness: P.jitterBrightness.default, contrast: P.jitterContrast.default, saturation: P.jitterSaturation.default, hue: P.jitterHue.default, p: P.jitterP.default },
+  grayscaleP: P.grayscaleP.default,
   blur: { global1P: 1.0, global2P: 0.1, localP: 0.5, sigma: [0.1, 2.0], kernelSize: 'auto' },
   solarizeP: 0.2,
   solarizeThreshold: SOLARIZE_THRESHOLD,

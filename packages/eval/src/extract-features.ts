@@ -4,11 +4,11 @@
  * batch at a time however large the data set (eval_knn.py extract_features).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError, checkInt } from '@dino-ts/core';
+import { ShapeError, checkInt, l2Normalize } from '@dino-ts/core';
 import type { Backbone } from '@dino-ts/backbones';
 import { DEFAULTS } from './defaults';
-import { backboneFeatures, l2NormalizeRows, type FeatureMatrix, type FeatureOptions } from './features';
-import { toImageTensor, type ImageSource } from './source';
+import { backboneFeatures, type FeatureMatrix, type FeatureOptions } from './features';
+import { toImageTensor, type ImageSource } from './image-source';
 
 export interface ExtractOptions extends FeatureOptions {
   batchSize?: number;
@@ -54,7 +54,7 @@ export async function extractFeatures(
       }
       f = tf.tidy(() => {
         const feats = backboneFeatures(backbone, x, opts);
-        return opts.normalize ? l2NormalizeRows(feats) : feats;
+        return opts.normalize ? l2Normalize(feats) : feats;
       });
     } finally {
       x.dispose();

@@ -17,9 +17,9 @@ import {
   type ApplyCropOptions,
   type CropParams,
   type CropSpec,
-} from './crop';
+} from './crop-params';
 import { splitSamples } from './separable';
-import { resolveDinoAugmentConfig, type DinoAugmentConfig, type DinoAugmentOptions } from './config';
+import { resolveDinoAugmentConfig, type DinoAugmentConfig, type DinoAugmentOptions } from './dino-augment-config';
 
 /** Crop kinds in output order: global 1, global 2, then the local crops. */
 export type CropKind = 'global1' | 'global2' | 'local';

@@ -160,6 +160,7 @@ export function toImageTensor(images: tf.Tensor4D | HostImages): tf.Tensor4D {
   return tf.tensor4d(data, shape);
 }
 
-export function range(start: number, end: number): number[] {
+/** start, start + 1, ..., end - 1. */
+function range(start: number, end: number): number[] {
   return Array.from({ length: end - start }, (_, i) => start + i);
 }

@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, ShapeError } from '@dino-ts/core';
 import { assertClose, describeBackends, fx } from '@dino-ts/core/testing';
 import type { Backbone } from '@dino-ts/backbones';
-import { labelPropagation, restrictNeighborhood, segmentVideo } from './video';
+import { labelPropagation, restrictNeighborhood, segmentVideo } from './video-segmentation';
 import { pilNearestIndices } from './resize';
-import { evalFixture, ints } from './testing';
+import { evalFixture, ints, stubBackbone } from './testing';
 
 const { tensors, metadata } = evalFixture('video.safetensors');
 const [T, N1, D] = tensors.tokens.shape;
@@ -25,10 +25,8 @@ const seg = (key: string) => {
 
 /** A backbone whose last block returns the fixture tokens of frame i (all pixels of frame i equal i). */
 function frameBackbone(): Backbone {
-  return {
-    name: 'frames', embedDim: D, patchSize: p, inChans: 3,
-    getIntermediateLayers: () => { throw new Error('unused'); },
-    forward: () => { throw new Error('unused'); },
+  return stubBackbone({
+    name: 'frames', embedDim: D, patchSize: p, imgSize: [H, W], depth: 1,
     // The fixture's last-block tokens of frame t: CLS first, then the patches.
     forwardFeatures: (x) => {
       const t = tf.slice(x, [0, 0, 0, 0], [1, 1, 1, 1]).dataSync()[0];
@@ -37,10 +35,7 @@ function frameBackbone(): Backbone {
         patchTokens: tf.tensor3d(tokens.subarray((t * N1 + 1) * D, (t + 1) * N1 * D), [1, N1 - 1, D]),
       };
     },
-    getLastSelfAttention: () => { throw new Error('unused'); },
-    params: () => new Map(),
-    dispose: () => undefined,
-  };
+  });
 }
 
 describeBackends('label propagation vs eval_video_segmentation', () => {

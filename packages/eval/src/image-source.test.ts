@@ -3,9 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { ShapeError } from '@dino-ts/core';
 import { describeBackends } from '@dino-ts/core/testing';
 import { ShapesDataset } from '@dino-ts/data';
-import { extractFeatures } from './extract';
-import { evaluateAttentionSegmentation } from './segmentation';
-import { fromArrays, fromIndexedDataset, normalizeImages } from './source';
+import { extractFeatures } from './extract-features';
+import { evaluateAttentionSegmentation } from './attention-segmentation';
+import { fromArrays, fromIndexedDataset, normalizeImages } from './image-source';
 import { createTinyBackbone } from './testing';
 
 describe('image sources', () => {

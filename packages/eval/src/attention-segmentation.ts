@@ -8,7 +8,7 @@ import { ShapeError, checkInt } from '@dino-ts/core';
 import type { Backbone } from '@dino-ts/backbones';
 import { attentionMaps, attentionMaskArray } from './attention';
 import { DEFAULTS } from './defaults';
-import { toImageTensor, type ImageSource } from './source';
+import { toImageTensor, type ImageSource } from './image-source';
 
 /**
  * Jaccard index (IoU) of two binary masks (non-zero = inside); 1 when both are empty.

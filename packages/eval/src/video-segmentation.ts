@@ -9,11 +9,10 @@
  * the original size.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError, checkInt, checkNumber } from '@dino-ts/core';
+import { ShapeError, checkInt, checkNumber, l2Normalize } from '@dino-ts/core';
 import type { Backbone } from '@dino-ts/backbones';
 import { DEFAULTS } from './defaults';
 import type { Map2D } from './davis';
-import { l2NormalizeRows } from './features';
 import { resizeNearest, upsampleBilinear } from './resize';
 
 export interface PropagationOptions {
@@ -75,8 +74,8 @@ export function labelPropagation(
   }
   return tf.tidy(() => {
     const n = contextFeats.length;
-    const tar = l2NormalizeRows(featTarget);
-    const src = l2NormalizeRows(tf.concat(contextFeats, 0) as tf.Tensor2D);
+    const tar = l2Normalize(featTarget);
+    const src = l2Normalize(tf.concat(contextFeats, 0) as tf.Tensor2D);
     // [target, context * source]: columns ordered context-major as the reference's rows.
     let aff = tf.exp(tf.div(tf.matMul(tar, tf.transpose(src)), temperature)) as tf.Tensor2D;
     if (size > 0) {

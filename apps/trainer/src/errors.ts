@@ -1,0 +1,54 @@
+/**
+ * The `dino` command's error classes, and the one place that decides what is a user's mistake.
+ *
+ * A user's mistake (a bad flag or config file, a data file or checkpoint that is not what it
+ * should be, a run directory that cannot be used, a backend that is not installed) ends in one
+ * line on stderr and exit code 2. Anything else is a bug in dino-ts: its stack trace is printed
+ * and the exit code is 1. `DINO_DEBUG=1` prints the stack of user errors too.
+ */
+import { ConfigError, DataError, ShapeError } from '@dino-ts/core';
+
+/** A run directory that cannot be used as asked: no checkpoint to resume, not writable, ... */
+export class RunDirError extends Error {
+  constructor(
+    message: string,
+    readonly dir: string,
+  ) {
+    super(message);
+    this.name = 'RunDirError';
+  }
+}
+
+/** A configuration file or a combination of settings that cannot be used. */
+export class ConfigFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigFileError';
+  }
+}
+
+/** A compute backend that is not installed or cannot start here; `hint` says how to get it. */
+export class BackendUnavailableError extends Error {
+  constructor(
+    readonly backend: string,
+    readonly hint: string,
+  ) {
+    super(`Backend "${backend}" is not available: ${hint}`);
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+const USER_ERRORS = [ConfigError, DataError, ShapeError, RunDirError, ConfigFileError, BackendUnavailableError] as const;
+
+/** Whether `e` is a user's mistake (exit 2, one line) rather than a bug (exit 1, stack trace). */
+export function isUserError(e: unknown): e is Error {
+  return USER_ERRORS.some((cls) => e instanceof cls);
+}
+
+/** How `e` is shown: one line for a user error, the stack for a bug or with DINO_DEBUG=1. */
+export function describeError(e: unknown, debug = process.env.DINO_DEBUG === '1'): { text: string; userError: boolean } {
+  const userError = isUserError(e);
+  const err = e instanceof Error ? e : new Error(String(e));
+  const text = userError && !debug ? `Error: ${err.message}` : `Error: ${err.stack ?? err.message}`;
+  return { text, userError };
+}

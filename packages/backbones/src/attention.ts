@@ -1,0 +1,88 @@
+/**
+ * Multi-head self-attention of the DINO ViT (reference `Attention` in vision_transformer.py):
+ * one `qkv` projection, softmax(q k^T * head_dim^-0.5) v per head, an output projection `proj`.
+ * Replaceable through `VitConfig.attnLayer` (timm's `attn_layer`).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ConfigError, Linear, Module, checkInt, type Rng } from '@dino-ts/core';
+
+/** What the ViT passes an attention factory. */
+export interface AttentionOptions {
+  /** Token dimension D (input and output). */
+  dim: number;
+  /** Number of heads (divides dim). */
+  numHeads: number;
+  /** Bias in the qkv projection. */
+  qkvBias: boolean;
+  /** The model's initialisation generator; draw from it in parameter order. */
+  rng: Rng;
+}
+
+/**
+ * The contract of an attention layer in a ViT block: a Module (its parameters are named under
+ * the block's `attn.`) mapping tokens [B, N, D] to [B, N, D].
+ */
+export interface AttentionLayer extends Module {
+  forward(x: tf.Tensor3D): tf.Tensor3D;
+  /**
+   * The softmax attention [B, heads, N, N] that `forward(x)` applies. Optional: without it the
+   * ViT reports `hasSelfAttention` false and attention-map evaluations skip it.
+   */
+  getAttention?(x: tf.Tensor3D): tf.Tensor4D;
+}
+
+/** Builds the attention layer of one block (timm's `attn_layer`). */
+export type AttentionFactory = (opts: AttentionOptions) => AttentionLayer;
+
+/**
+ * The standard attention: parameters `qkv.weight` [3D, D], `qkv.bias` [3D] (with qkvBias),
+ * `proj.weight` [D, D], `proj.bias` [D].
+ */
+export class Attention extends Module implements AttentionLayer {
+  readonly qkv: Linear;
+  readonly proj: Linear;
+  readonly numHeads: number;
+  readonly headDim: number;
+
+  constructor(opts: AttentionOptions) {
+    super();
+    const { dim, numHeads, qkvBias, rng } = opts;
+    checkInt('numHeads', numHeads, 1);
+    if (dim % numHeads !== 0) throw new ConfigError('numHeads', numHeads, `must divide dim (${dim})`);
+    this.numHeads = numHeads;
+    this.headDim = dim / numHeads;
+    // Creation order = the reference's parameter order (and its draws from the generator).
+    this.qkv = this.registerModule('qkv', new Linear(dim, 3 * dim, { bias: qkvBias, rng }));
+    this.proj = this.registerModule('proj', new Linear(dim, dim, { rng }));
+  }
+
+  /** Attended tokens [B, N, D]. */
+  forward(x: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => this.run(x).out);
+  }
+
+  /** Softmax attention [B, heads, N, N]; row i holds query token i's weights. */
+  getAttention(x: tf.Tensor3D): tf.Tensor4D {
+    return tf.tidy(() => this.run(x).attn);
+  }
+
+  /** Both at once: what the reference's `Attention.forward` returns. */
+  forwardWithAttention(x: tf.Tensor3D): { out: tf.Tensor3D; attn: tf.Tensor4D } {
+    return tf.tidy(() => this.run(x));
+  }
+
+  private run(x: tf.Tensor3D): { out: tf.Tensor3D; attn: tf.Tensor4D } {
+    const [b, n, d] = x.shape;
+    const heads = this.numHeads;
+    const hd = this.headDim;
+    const qkv = this.qkv.forward(x);
+    // The 3D outputs are ordered (q|k|v, head, head_dim), as the reference's reshape(B, N, 3, H, hd).
+    const [q, k, v] = tf.split(qkv, 3, 2).map((t) => tf.reshape(t, [b, n, heads, hd]));
+    const qh = tf.transpose(q, [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, N, hd]
+    const kt = tf.transpose(k, [0, 2, 3, 1]) as tf.Tensor4D; // [B, H, hd, N]
+    const vh = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, N, hd]
+    const attn = tf.softmax(tf.mul(tf.matMul(qh, kt), hd ** -0.5)) as tf.Tensor4D;
+    const ctx = tf.reshape(tf.transpose(tf.matMul(attn, vh), [0, 2, 1, 3]), [b, n, d]) as tf.Tensor3D;
+    return { out: this.proj.forward(ctx), attn };
+  }
+}
