@@ -1,5 +1,6 @@
 // `pnpm bench`: the DINO training step and ViT-S/16 inference, dino-ts (wasm + SIMD kernels)
-// against stock tfjs-wasm and, when Debian's python3-torch is installed, PyTorch, all in this run
+// against stock tfjs-wasm, onnxruntime (node and web, on the ViT exported to ONNX) and, when
+// Debian's python3-torch is installed, PyTorch, all in this run
 // and on this machine. Prints one JSON line per measurement, then a table with the ratios.
 //   pnpm bench            (all)      pnpm bench -- --quick   (fewer steps, skips stock dino-step)
 import { spawnSync } from 'node:child_process';
@@ -30,6 +31,13 @@ run(process.execPath, [measure, 'dino-step', 'dino-ts', quick ? '2' : '4'], 'din
 if (!quick) run(process.execPath, [measure, 'dino-step', 'tfjs-stock', '1'], 'dino-step tfjs-stock (minutes)');
 run(process.execPath, [measure, 'vit-s16-infer', 'dino-ts', quick ? '2' : '3'], 'vit-s16-infer dino-ts');
 run(process.execPath, [measure, 'vit-s16-infer', 'tfjs-stock', quick ? '1' : '2'], 'vit-s16-infer tfjs-stock');
+// The same ViT-S/16 and images exported by @dino-ts/onnx and run by onnxruntime (the devDependencies
+// of packages/onnx): its native CPU addon and its WebAssembly build, on 1 and 2 threads.
+for (const impl of ['onnxruntime-node', 'onnxruntime-web']) {
+  for (const threads of ['1', '2']) {
+    run(process.execPath, [measure, 'vit-s16-infer', impl, quick ? '2' : '3', threads], `vit-s16-infer ${impl} (${threads} thread${threads === '1' ? '' : 's'})`);
+  }
+}
 // The trainer end to end (the shapes preset, its data, crops, step, checkpoints): crops of the next
 // batch made in a worker thread against crops made in the main thread.
 function trainRate(worker) {

@@ -34,7 +34,7 @@ const keep = args.includes('--keep');
 const STEPS = ['size', 'node', 'types', 'lint', 'browser', 'readme', 'cli'];
 const wanted = (step) => !only || only.includes(step);
 
-const LIBRARIES = ['core', 'augment', 'backbones', 'head', 'dino', 'data', 'eval', 'wasm-kernels'];
+const LIBRARIES = ['core', 'augment', 'backbones', 'head', 'dino', 'data', 'eval', 'wasm-kernels', 'weights', 'onnx'];
 const PACKAGES = [...LIBRARIES.map((n) => ({ name: `@dino-ts/${n}`, dir: join(ROOT, 'packages', n) })), { name: '@dino-ts/trainer', dir: join(ROOT, 'apps/trainer') }];
 // The peers a user installs beside the packages, at the versions the workspace tests.
 const rootPkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));

@@ -1,13 +1,15 @@
 // One measurement in its own process (so peak memory is its own): prints one JSON line.
 //   node apps/trainer/bench/measure.mjs <dino-step|vit-s16-infer> <dino-ts|tfjs-stock|tfjs-cpu> [steps]
+//   node apps/trainer/bench/measure.mjs vit-s16-infer <onnxruntime-node|onnxruntime-web> [steps] [threads]
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
 import { Rng } from '@dino-ts/core';
 import { createBackbone } from '@dino-ts/backbones';
 import { DinoTrainer } from '@dino-ts/dino';
+import { createRequire } from 'node:module';
 
-const [name, impl, stepsArg] = process.argv.slice(2);
+const [name, impl, stepsArg, threadsArg] = process.argv.slice(2);
 const backend = impl === 'tfjs-cpu' ? 'cpu' : 'wasm';
 await tf.setBackend(backend);
 await tf.ready();
@@ -21,6 +23,9 @@ const images = (b, px, c) => tf.tensor4d(Float32Array.from({ length: b * px * px
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const times = [];
 let batch;
+// What the row reports: the tfjs backend and one thread, unless a measurement runs elsewhere.
+let rowBackend = backend;
+let threads = 1;
 if (name === 'dino-step') {
   // The benchmark configuration: ViT 192 x 6, 3 heads, patch 4, 28 x 28 x 1, 2 x 28 px + 6 x 12 px
   // crops, batch 64, head K 4096 (hidden 2048, bottleneck 256), AdamW and the EMA update.
@@ -39,6 +44,45 @@ if (name === 'dino-step') {
     await trainer.step(crops, 200 + i);
     if (i > 0) times.push((performance.now() - t) / 1000); // step 0 is warm-up
   }
+} else if (name === 'vit-s16-infer' && impl.startsWith('onnxruntime')) {
+  // The same ViT-S/16 (same random init) and images as the dino-ts case, exported by @dino-ts/onnx
+  // and run by onnxruntime: the native addon (onnxruntime-node, CPU provider) or its WebAssembly
+  // build (onnxruntime-web, SIMD). Both are devDependencies of packages/onnx, so they and the
+  // built exporter are loaded from there.
+  batch = 8;
+  threads = Number(threadsArg ?? 1);
+  const fromOnnx = createRequire(new URL('../../../packages/onnx/package.json', import.meta.url));
+  const { exportOnnx } = await import(new URL('../../../packages/onnx/dist/index.js', import.meta.url).href);
+  const vit = createBackbone('vit_small', { patchSize: 16 });
+  const x = images(batch, 224, 3);
+  const nchw = tf.transpose(x, [0, 3, 1, 2]);
+  const pixels = await nchw.data();
+  const model = await exportOnnx(vit, { attention: false });
+  tf.dispose([x, nchw]);
+  vit.dispose();
+  let ort, sessionOptions;
+  if (impl === 'onnxruntime-web') {
+    ort = fromOnnx('onnxruntime-web');
+    ort.env.wasm.numThreads = threads;
+    rowBackend = 'wasm';
+    sessionOptions = { executionProviders: ['wasm'] };
+  } else if (impl === 'onnxruntime-node') {
+    ort = fromOnnx('onnxruntime-node');
+    rowBackend = 'cpu (native)';
+    sessionOptions = { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential' };
+  } else {
+    throw new Error(`unknown implementation ${impl}`);
+  }
+  const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'all', ...sessionOptions });
+  const feeds = { images: new ort.Tensor('float32', pixels, [batch, 3, 224, 224]) };
+  const steps = Number(stepsArg ?? 3);
+  for (let i = 0; i < steps + 1; i++) {
+    const t = performance.now();
+    const out = await session.run(feeds);
+    if (out.cls.dims[0] !== batch) throw new Error(`onnxruntime returned cls [${out.cls.dims}]`);
+    if (i > 0) times.push((performance.now() - t) / 1000);
+  }
+  await session.release();
 } else if (name === 'vit-s16-infer') {
   batch = 8;
   const vit = createBackbone('vit_small', { patchSize: 16 });
@@ -55,4 +99,4 @@ if (name === 'dino-step') {
   throw new Error(`unknown measurement ${name}`);
 }
 const s = median(times);
-console.log(JSON.stringify({ name, impl, backend, threads: 1, batch, sec_per_iter: +s.toFixed(4), img_per_s: +(batch / s).toFixed(2), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+console.log(JSON.stringify({ name, impl, backend: rowBackend, threads, batch, sec_per_iter: +s.toFixed(4), img_per_s: +(batch / s).toFixed(2), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) }));

@@ -6,7 +6,7 @@
  * validation and the presets' checks. A run's configuration is flat (one name per flag, as
  * config files and checkpoints hold it); `nest` turns it into the groups each part takes.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { extname } from 'node:path';
 import YAML from 'yaml';
 import { setting, settingProblem, type FlatSettingsOf, type Setting, type SettingsOf, type SettingsSpec } from '@dino-ts/core';
@@ -14,6 +14,7 @@ import { DINO_BACKBONE_SETTINGS, DINO_LOSS_SETTINGS, DINO_OPTIM_SETTINGS, DINO_R
 import { DINO_HEAD_SETTINGS } from '@dino-ts/head';
 import { MULTICROP_SETTINGS, PHOTOMETRIC_SETTINGS } from '@dino-ts/augment';
 import { DATASET_KINDS } from '@dino-ts/data/node';
+import { VIT_PRESETS, RESNET_PRESETS, listBackbones } from '@dino-ts/backbones';
 import { DEFAULTS as EVAL_DEFAULTS } from '@dino-ts/eval';
 import { ConfigFileError } from './errors';
 import { BACKEND_CHOICES } from './backend';
@@ -83,7 +84,56 @@ export type TrainConfig = UnionToIntersection<{ [G in keyof Groups]: FlatSetting
 /** The same configuration grouped by the part that takes each setting. */
 export type NestedConfig = { [G in keyof Groups]: SettingsOf<Groups[G]> };
 
-/** Each flat name with its group, its key there, and its declaration. */
+/**
+ * Upper bounds the command adds to the packages' declarations (which bound only what their
+ * formulas need). A run past these is not a run anyone means: `--epochs 1e12` or `--out-dim 2^31`
+ * would end in an allocation failure or hours of nothing, so they are refused where they enter,
+ * naming the flag. Sizes stop well past the largest published DINO models (ViT-g, K = 262144).
+ */
+export const SETTING_LIMITS: Readonly<Record<string, number>> = {
+  epochs: 1_000_000_000,
+  batchSize: 65_536,
+  microBatch: 65_536,
+  seed: 4_294_967_295,
+  warmupEpochs: 1_000_000_000,
+  warmupTeacherTempEpochs: 1_000_000_000,
+  freezeLastLayer: 1_000_000_000,
+  outDim: 1_048_576,
+  hiddenDim: 65_536,
+  bottleneckDim: 65_536,
+  nlayers: 64,
+  patchSize: 1_024,
+  embedDim: 16_384,
+  depth: 1_024,
+  numHeads: 1_024,
+  resnetWidth: 4_096,
+  imageSize: 16_384,
+  globalCropsSize: 16_384,
+  localCropsSize: 16_384,
+  localCropsNumber: 64,
+  // The subsets and the loader's order are permutations of this many indices (4 bytes each).
+  trainSize: 10_000_000,
+  testSize: 10_000_000,
+  saveEvery: 1_000_000_000_000,
+  evalEvery: 1_000_000_000,
+  knnK: 100_000,
+  maxIterations: 1_000_000_000_000,
+  timeLimit: 10_000_000,
+};
+
+/** Iterations a run may be configured for (epochs x iterations per epoch): years at any speed. */
+export const MAX_TOTAL_ITERATIONS = 1_000_000_000_000;
+
+/** Weights a model may have (student alone; the run holds four copies: student, teacher, two moments). */
+export const MAX_PARAMETERS = 2 ** 31;
+
+function limited(flat: string, s: Setting): Setting {
+  const max = SETTING_LIMITS[flat];
+  if (max === undefined || (s.kind !== 'int' && s.kind !== 'number')) return s;
+  return s.max !== undefined && s.max <= max ? s : { ...s, max, maxExclusive: false };
+}
+
+/** Each flat name with its group, its key there, and its declaration (with the command's limits). */
 export const SETTINGS: Readonly<Record<string, { group: keyof Groups; key: string; setting: Setting }>> = (() => {
   const out: Record<string, { group: keyof Groups; key: string; setting: Setting }> = {};
   for (const [group, spec] of Object.entries(SETTING_GROUPS) as [keyof Groups, SettingsSpec][]) {
@@ -91,7 +141,7 @@ export const SETTINGS: Readonly<Record<string, { group: keyof Groups; key: strin
       const flat = s.flag ?? key;
       // Two packages naming a setting alike would make one flag set both: refuse at load.
       if (out[flat]) throw new Error(`settings ${out[flat].group}.${out[flat].key} and ${group}.${key} share the flag --${kebab(flat)}`);
-      out[flat] = { group, key, setting: s };
+      out[flat] = { group, key, setting: limited(flat, s) };
     }
   }
   return out;
@@ -195,9 +245,23 @@ export const DEFAULT_PRESET = 'shapes';
 
 export { ConfigFileError };
 
+/** Largest config file read: settings are a few hundred bytes; anything near this is not one. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
 /** Reads a JSON or YAML config file (keys as the flags in camelCase or kebab-case). */
 export function readConfigFile(path: string): Record<string, unknown> {
-  if (!existsSync(path)) throw new ConfigFileError(`Config file ${path} does not exist.`);
+  let st;
+  try {
+    st = statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ConfigFileError(`Config file ${path} does not exist.`);
+    throw new ConfigFileError(`Config file ${path} cannot be read: ${(e as Error).message}`);
+  }
+  // A named pipe or a device would block the read or never end it; a folder is a slip.
+  if (st.isDirectory()) throw new ConfigFileError(`Config file ${path} is a folder, not a file.`);
+  if (!st.isFile()) throw new ConfigFileError(`Config file ${path} is not a regular file (a pipe or a device).`);
+  if (st.size > MAX_CONFIG_BYTES) throw new ConfigFileError(`Config file ${path} is ${st.size} bytes, more than the ${MAX_CONFIG_BYTES} a settings file may have.`);
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -208,12 +272,18 @@ export function readConfigFile(path: string): Record<string, unknown> {
   try {
     parsed = extname(path).toLowerCase() === '.json' ? JSON.parse(text) : YAML.parse(text);
   } catch (e) {
-    throw new ConfigFileError(`Config file ${path} is not valid ${extname(path) === '.json' ? 'JSON' : 'YAML'}: ${(e as Error).message}`);
+    throw new ConfigFileError(`Config file ${path} is not valid ${extname(path).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${firstLine((e as Error).message)}`);
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new ConfigFileError(`Config file ${path} must hold a mapping of settings, e.g. "epochs: 10".`);
   }
-  return Object.fromEntries(Object.entries(parsed as Record<string, unknown>).map(([k, v]) => [camel(k), v]));
+  const out: Record<string, unknown> = Object.create(null);
+  for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) out[camel(k)] = v;
+  return out;
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0].trim();
 }
 
 export function camel(k: string): string {
@@ -226,23 +296,112 @@ export function kebab(k: string): string {
 
 /**
  * Merges, lowest priority first: reference defaults, preset, config file, command-line flags;
- * validates the result against the settings' declarations and reports every problem with the
- * flag's name.
+ * validates the result against the settings' declarations (with the command's limits) and the
+ * rules across settings, and reports every problem with the flag's name, on one line.
  */
 export function resolveConfig(layers: Record<string, unknown>[]): TrainConfig {
-  const merged: Record<string, unknown> = {};
+  // No prototype: a key "__proto__" from a file is then an unknown setting, not a prototype.
+  const merged: Record<string, unknown> = Object.create(null);
   for (const l of layers) for (const [k, v] of Object.entries(l)) if (v !== undefined) merged[k] = v;
-  const unknown = Object.keys(merged).filter((k) => !SETTINGS[k]);
+  const unknown = Object.keys(merged).filter((k) => !Object.prototype.hasOwnProperty.call(SETTINGS, k));
   const problems: string[] = [];
   if (unknown.length > 0) problems.push(`unknown setting(s): ${unknown.map((k) => `--${kebab(k)}`).join(', ')}`);
   const out: Record<string, unknown> = {};
   for (const [flat, { setting: s }] of Object.entries(SETTINGS)) {
     const value = merged[flat] === undefined ? s.default : merged[flat];
     if (value === undefined) continue;
-    const problem = settingProblem(s, value);
-    if (problem) problems.push(`--${kebab(flat)} = ${JSON.stringify(value)}: ${problem}`);
+    const problem = settingProblem(s, value) ?? (typeof value === 'string' ? textProblem(value) : null);
+    if (problem) problems.push(`--${kebab(flat)} = ${shortJson(value)}: ${problem}`);
     out[flat] = Array.isArray(value) ? [...value] : value;
   }
-  if (problems.length > 0) throw new ConfigFileError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  // The rules across settings need every value valid on its own first.
+  if (problems.length === 0) problems.push(...crossFieldProblems(out as TrainConfig));
+  if (problems.length > 0) throw new ConfigFileError(`Invalid configuration: ${problems.join('; ')}`);
   return out as TrainConfig;
+}
+
+function shortJson(v: unknown): string {
+  // NaN and the infinities read as themselves, not as JSON's null.
+  const s = typeof v === 'number' ? String(v) : (JSON.stringify(v) ?? String(v));
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+/** Text settings are paths and names: no NUL (no OS takes one) and no control characters or pages of text. */
+function textProblem(v: string): string | null {
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f]/.test(v)) return 'must not hold control characters (NUL, newline, ...)';
+  if (v.length > 4096) return 'must be at most 4096 characters';
+  return null;
+}
+
+/**
+ * The rules that tie settings together, each checked before any data is read or network built:
+ * warm-ups within the run, crop sizes the backbone can cut into patches, heads that divide the
+ * width, a model that fits in memory at all.
+ */
+export function crossFieldProblems(c: TrainConfig): string[] {
+  const p: string[] = [];
+  const archs = listBackbones();
+  if (!archs.includes(c.arch)) p.push(`--arch = ${JSON.stringify(c.arch)}: must be one of ${archs.join(', ')}`);
+  if (c.warmupEpochs > c.epochs) p.push(`--warmup-epochs = ${c.warmupEpochs}: must be at most --epochs (${c.epochs})`);
+  if (c.warmupTeacherTempEpochs > c.epochs) p.push(`--warmup-teacher-temp-epochs = ${c.warmupTeacherTempEpochs}: must be at most --epochs (${c.epochs})`);
+  const vit = c.arch === 'vit' || c.arch in VIT_PRESETS;
+  // The global crops' size: set, or the images' (which --image-size sets for generated and
+  // folder data only; Fashion-MNIST and CIFAR have their own, known when the files are read).
+  const globalSize = c.globalCropsSize ?? (c.dataset === 'shapes' || c.dataset === 'folder' ? c.imageSize : undefined);
+  if (vit) {
+    if (c.arch === 'vit' && c.embedDim % c.numHeads !== 0) p.push(`--num-heads = ${c.numHeads}: must divide --embed-dim (${c.embedDim})`);
+    if (globalSize !== undefined && globalSize % c.patchSize !== 0) {
+      p.push(`${c.globalCropsSize === undefined ? '--image-size' : '--global-crops-size'} = ${globalSize}: must be a multiple of --patch-size (${c.patchSize})`);
+    }
+    if (c.localCropsSize !== undefined && c.localCropsSize % c.patchSize !== 0) {
+      p.push(`--local-crops-size = ${c.localCropsSize}: must be a multiple of --patch-size (${c.patchSize})`);
+    }
+  }
+  if (c.localCropsSize !== undefined && globalSize !== undefined && c.localCropsSize > globalSize) p.push(`--local-crops-size = ${c.localCropsSize}: must be at most the global crop size (${globalSize})`);
+  if (c.trainSize !== undefined && c.trainSize < c.batchSize) p.push(`--batch-size = ${c.batchSize}: must be at most --train-size (${c.trainSize})`);
+  if (c.trainSize !== undefined && c.epochs * Math.floor(c.trainSize / c.batchSize) > MAX_TOTAL_ITERATIONS) {
+    p.push(`--epochs = ${c.epochs}: the run would have ${c.epochs * Math.floor(c.trainSize / c.batchSize)} iterations, more than ${MAX_TOTAL_ITERATIONS}`);
+  }
+  const size = modelSize(c);
+  if (size && size.largest > 2 ** 30) {
+    p.push(`the model's largest weight (${size.largestName}) would have ${size.largest} values, more than 2^30: lower ${size.largestFlags}`);
+  } else if (size && size.total > MAX_PARAMETERS) {
+    p.push(`the model would have about ${(size.total / 1e9).toFixed(1)} billion weights, more than ${(MAX_PARAMETERS / 1e9).toFixed(1)} billion: lower --embed-dim, --depth, --hidden-dim or --out-dim`);
+  }
+  return p;
+}
+
+/**
+ * About how many weights the student has, and its largest tensor, from the settings alone (the
+ * ViT and ResNet formulas; a backbone registered by a program is left out). Good to a few
+ * percent: it only has to tell a model that fits from one that never could.
+ */
+export function modelSize(c: TrainConfig): { total: number; largest: number; largestName: string; largestFlags: string } | null {
+  let width: number;
+  const tensors: [string, number, string][] = [];
+  let backbone = 0;
+  const channels = 3;
+  if (c.arch === 'vit' || c.arch in VIT_PRESETS) {
+    const v = c.arch === 'vit' ? { embedDim: c.embedDim, depth: c.depth } : VIT_PRESETS[c.arch as keyof typeof VIT_PRESETS];
+    const d = v.embedDim;
+    const tokens = ((c.globalCropsSize ?? c.imageSize) / c.patchSize) ** 2 + 1;
+    width = d;
+    backbone = v.depth * (12 * d * d + 13 * d) + channels * c.patchSize * c.patchSize * d + tokens * d;
+    tensors.push(['blocks.*.mlp.fc1.weight', 4 * d * d, '--embed-dim'], ['pos_embed', tokens * d, '--image-size or --patch-size'], ['patch_embed.proj.weight', channels * c.patchSize * c.patchSize * d, '--patch-size']);
+  } else if (c.arch === 'resnet' || c.arch in RESNET_PRESETS) {
+    const w = c.resnetWidth;
+    width = 8 * w;
+    // torchvision's resnet34 has 21.8 M weights at width 64; they grow with the width squared.
+    backbone = 21.8e6 * (w / 64) ** 2;
+    tensors.push(['layer4.*.conv2.weight', 8 * w * 8 * w * 9, '--resnet-width']);
+  } else {
+    return null;
+  }
+  const h = c.hiddenDim, b = c.bottleneckDim, k = c.outDim;
+  const head = c.nlayers === 1 ? width * b : width * h + (c.nlayers - 2) * h * h + h * b;
+  tensors.push(['head.mlp first layer', c.nlayers === 1 ? width * b : width * h, '--hidden-dim'], ['head.last_layer.weight', b * k, '--bottleneck-dim or --out-dim']);
+  if (c.nlayers > 2) tensors.push(['head.mlp hidden layer', h * h, '--hidden-dim']);
+  const [largestName, largest, largestFlags] = tensors.reduce((a, t) => (t[1] > a[1] ? t : a));
+  return { total: backbone + head + b * k, largest, largestName, largestFlags };
 }

@@ -3,9 +3,10 @@
  * opened (train and held-out splits) by the data package's `openDatasetSplits`, and the
  * per-channel statistics the augmentation normalises with.
  */
-import { channelStats, randomSubset, subset, SHAPE_CLASS_NAMES, type Dataset, type TextureKind } from '@dino-ts/data';
+import { DataError, channelStats, randomSubset, subset, SHAPE_CLASS_NAMES, type Dataset, type TextureKind } from '@dino-ts/data';
 // The file loaders (node:fs, sharp) live in the Node-only entry of @dino-ts/data.
-import { openDatasetSplits, type SplitsSpec } from '@dino-ts/data/node';
+import { openDatasetSplits, FASHION_MNIST_DIR, type SplitsSpec } from '@dino-ts/data/node';
+import { statSync } from 'node:fs';
 import { ConfigFileError, type TrainConfig } from './config';
 
 export interface OpenedData {
@@ -58,10 +59,35 @@ function datasetSpec(c: TrainConfig): SplitsSpec {
   }
 }
 
+/**
+ * The checks on the data's location that cost nothing (the settings a kind needs, its folder
+ * existing), in the command's words: made before anything else is decided about a run, so a
+ * mistyped --data is reported as such even where another problem would also stop the run.
+ */
+export function checkDataSource(c: TrainConfig): void {
+  const spec = datasetSpec(c);
+  const folder = (dir: string, what: string, how: string) => {
+    let ok = false;
+    try {
+      ok = statSync(dir).isDirectory();
+    } catch {
+      ok = false;
+    }
+    if (!ok) throw new DataError(`${what} folder ${dir} does not exist or is not a folder: ${how}`, dir);
+  };
+  if (spec.kind === 'fashion-mnist') {
+    folder(spec.dir ?? FASHION_MNIST_DIR, 'Fashion-MNIST', '`apt-get install dataset-fashion-mnist` fills the default one, or pass --data DIR naming a folder with the IDX files');
+  } else if (spec.kind === 'cifar10' || spec.kind === 'cifar100') {
+    folder(spec.dir, spec.kind === 'cifar10' ? 'CIFAR-10' : 'CIFAR-100', 'pass --data DIR naming the extracted binary version');
+  } else if (spec.kind === 'folder') {
+    folder(spec.root, 'image', 'pass --data DIR naming a folder of images (one sub-folder per class, or flat)');
+  }
+}
+
 export async function openDatasets(c: TrainConfig): Promise<OpenedData> {
   const { train, test, hasMasks } = await openDatasetSplits(datasetSpec(c), { trainSize: c.trainSize, testSize: c.testSize, seed: c.seed });
   if (train.height !== train.width) {
-    throw new Error(`${train.name}: images are ${train.height}x${train.width}; the trainer needs square images (set --image-size for folders).`);
+    throw new DataError(`${train.name}: images are ${train.height}x${train.width}; the trainer needs square images (set --image-size for folders).`);
   }
   // Statistics over a seeded random sample: files on disk are often sorted by class.
   const sample = limit(train, 2048, c.seed + 3);

@@ -40,15 +40,34 @@ export class BackendUnavailableError extends Error {
 
 const USER_ERRORS = [ConfigError, DataError, ShapeError, RunDirError, ConfigFileError, BackendUnavailableError] as const;
 
+/**
+ * Failures of the machine rather than of dino-ts: a full disk, a read-only or forbidden folder,
+ * too many open files. Wherever one escapes the places that word it themselves, it is still the
+ * user's to fix (free space, pick another folder), so it gets one line and exit 2, not a stack.
+ */
+const SYSTEM_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'ENOTDIR', 'EISDIR', 'ENAMETOOLONG', 'EMFILE', 'ENFILE', 'ELOOP']);
+
+function isSystemError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return e instanceof Error && typeof code === 'string' && SYSTEM_CODES.has(code) && typeof (e as NodeJS.ErrnoException).syscall === 'string';
+}
+
 /** Whether `e` is a user's mistake (exit 2, one line) rather than a bug (exit 1, stack trace). */
 export function isUserError(e: unknown): e is Error {
-  return USER_ERRORS.some((cls) => e instanceof cls);
+  return USER_ERRORS.some((cls) => e instanceof cls) || isSystemError(e);
 }
 
 /** How `e` is shown: one line for a user error, the stack for a bug or with DINO_DEBUG=1. */
 export function describeError(e: unknown, debug = process.env.DINO_DEBUG === '1'): { text: string; userError: boolean } {
   const userError = isUserError(e);
   const err = e instanceof Error ? e : new Error(String(e));
-  const text = userError && !debug ? `Error: ${err.message}` : `Error: ${err.stack ?? err.message}`;
+  // One line, always: messages that list several problems (or files) put them on one line, so a
+  // script reading stderr sees a single `Error:` line.
+  const oneLine = err.message
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .reduce((text, l) => (text === '' ? l : text.endsWith(':') ? `${text} ${l}` : `${text}; ${l}`), '');
+  const text = userError && !debug ? `Error: ${oneLine}` : `Error: ${err.stack ?? err.message}`;
   return { text, userError };
 }

@@ -2,10 +2,9 @@
  * `dino eval knn | linear | attention | video`, `dino embed`, `dino export`, `dino info`: each
  * reads a run directory (its checkpoint holds the config and the weights).
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, encodeSafetensors, countParams, type NamedArray } from '@dino-ts/core';
+import { ConfigError, countParams, type NamedArray } from '@dino-ts/core';
 import * as ev from '@dino-ts/eval';
 import { listBackbones } from '@dino-ts/backbones';
 import type { BackendInfo } from './backend';
@@ -16,6 +15,9 @@ import { frozenFeatures, knnEval, linearEval, jaccardEval, videoEval, attentionG
 import { PRESETS, resolveConfig } from './config';
 import { versions } from './versions';
 import { writeFileAtomic } from './atomic';
+import { checkOutputFile } from './run-dir';
+import { writeSafetensorsFile } from './safetensors-file';
+import { checkBackboneTensors } from './weights-check';
 
 const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 
@@ -49,7 +51,7 @@ export async function runEval(kind: 'knn' | 'linear' | 'attention' | 'video', o:
     } else if (kind === 'attention') {
       const png = await attentionGalleryPng(backbone, data);
       const file = join(o.dir, `attention${suffix}.png`);
-      writeFileSync(file, png);
+      writeFileAtomic(file, png);
       process.stdout.write(`Attention gallery: ${file}\n`);
       if (data.hasMasks) {
         const r = await jaccardEval(backbone, data);
@@ -70,9 +72,11 @@ export async function runEval(kind: 'knn' | 'linear' | 'attention' | 'video', o:
   return 0;
 }
 
-export async function runEmbed(o: { dir: string; to: string; split: string; backend: BackendInfo }): Promise<number> {
+export async function runEmbed(o: { dir: string; to: string; split: string; backend: BackendInfo; data?: string }): Promise<number> {
   if (o.split !== 'train' && o.split !== 'test') throw new ConfigError('--split', o.split, 'must be train or test');
-  const { backbone, data } = await setup(o.dir, false);
+  // Before any work: never a run's own file, a folder, or a place that cannot be written.
+  checkOutputFile(o.to, { runDir: o.dir });
+  const { backbone, data } = await setup(o.dir, false, o.data);
   try {
     const set = o.split === 'train' ? data.train : data.test;
     const f = await ev.extractFeatures(backbone, ev.fromIndexedDataset(set, { mean: data.mean, std: data.std }), {
@@ -82,8 +86,7 @@ export async function runEmbed(o: { dir: string; to: string; split: string; back
     process.stderr.write('\n');
     const tensors: Record<string, NamedArray> = { features: { dtype: 'F32', shape: [f.rows, f.dim], data: f.data } };
     if (f.labels) tensors.labels = { dtype: 'I32', shape: [f.rows], data: Int32Array.from(f.labels) };
-    mkdirSync(dirname(o.to) || '.', { recursive: true });
-    writeFileAtomic(o.to, encodeSafetensors(tensors, { split: o.split, dataset: set.name }));
+    writeSafetensorsFile(o.to, tensors, { split: o.split, dataset: set.name });
     process.stdout.write(`Wrote ${f.rows} x ${f.dim} features to ${o.to}\n`);
   } finally {
     backbone.dispose();
@@ -92,13 +95,15 @@ export async function runEmbed(o: { dir: string; to: string; split: string; back
 }
 
 export async function runExport(o: { dir: string; to: string; student: boolean; withHead: boolean }): Promise<number> {
+  checkOutputFile(o.to, { runDir: o.dir });
   const { state, run } = readCheckpoint(o.dir);
   const who = o.student ? 'student' : 'teacher';
   const backbone = part(state.tensors, `${who}.backbone.`);
+  // Exactly the tensors of the run's architecture: a file PyTorch loads strictly.
+  await checkBackboneTensors(run, backbone, `${who} backbone`, join(o.dir, 'checkpoint.safetensors'));
   const tensors: Record<string, NamedArray> = { ...backbone };
   if (o.withHead) for (const [k, v] of Object.entries(part(state.tensors, `${who}.head.`))) tensors[`head.${k}`] = v;
-  mkdirSync(dirname(o.to) || '.', { recursive: true });
-  writeFileAtomic(o.to, encodeSafetensors(tensors, { arch: run.config.arch, patch_size: String(run.config.patchSize), source: `${who} of dino-ts run at iteration ${run.iteration}` }));
+  writeSafetensorsFile(o.to, tensors, { arch: run.config.arch, patch_size: String(run.config.patchSize), source: `${who} of dino-ts run at iteration ${run.iteration}` });
   process.stdout.write(`Wrote the ${who} ${o.withHead ? 'backbone and head' : 'backbone'} (${Object.keys(tensors).length} tensors, reference names) to ${o.to}\n`);
   return 0;
 }

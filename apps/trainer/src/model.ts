@@ -27,14 +27,14 @@ export interface LoadedTeacher {
   tensors: Record<string, NamedArray>;
 }
 
-/** The teacher backbone of the checkpoint in `dir`. */
-export function loadTeacher(dir: string): LoadedTeacher {
+/** The teacher (or student) backbone of the checkpoint in `dir`. */
+export function loadTeacher(dir: string, who: 'teacher' | 'student' = 'teacher'): LoadedTeacher {
   const { state, run } = readCheckpoint(dir);
-  const weights = part(state.tensors, 'teacher.backbone.');
+  const weights = part(state.tensors, `${who}.backbone.`);
   // The run's inputs had one normalisation entry per channel.
   const channels = run.mean.length;
   const backbone = backboneFor(run, channels, run.config.globalCropsSize ?? run.config.imageSize);
   // Parameters and, for a convnet, its BatchNorm running statistics.
-  loadParams(mergeParams(backbone.params(), backbone.buffers?.() ?? new Map()), weights, { source: `${dir}/checkpoint.safetensors (teacher.backbone)` });
+  loadParams(mergeParams(backbone.params(), backbone.buffers?.() ?? new Map()), weights, { source: `${dir}/checkpoint.safetensors (${who}.backbone)` });
   return { backbone, run, tensors: state.tensors };
 }

@@ -4,14 +4,17 @@
  * resume, a stop on a non-finite loss, a collapse watch, progress, metrics and a report.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError } from '@dino-ts/core';
-import { mkdirSync, appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { ConfigError, DataError, ShapeError } from '@dino-ts/core';
 import { join } from 'node:path';
 import { DinoTrainer, NonFiniteLossError, collapseSign, describeCollapse, type DinoStepMetrics } from '@dino-ts/dino';
 import { DataLoader } from '@dino-ts/data';
-import type { TrainConfig } from './config';
-import { openDatasets, type OpenedData } from './datasets';
-import { saveCheckpoint, readCheckpoint, hasCheckpoint, type RunState } from './checkpoint';
+import { kebab, MAX_TOTAL_ITERATIONS, type TrainConfig } from './config';
+import { checkDataSource, openDatasets, type OpenedData } from './datasets';
+import { saveCheckpoint, readCheckpoint, type RunState } from './checkpoint';
+import { ConfigFileError, RunDirError } from './errors';
+import { acquireRunLock, checkRunDirExists, holdsRun, prepareOutputDir, removeRunFiles, removeStaleTemps, runFilesIn } from './run-dir';
+import { appendRow, metricsText, rowsForResume } from './metrics-log';
+import { writeFileAtomic } from './atomic';
 import { createProgress } from './progress';
 import { createCropMaker } from './background-augment';
 import { knnMonitor } from './monitor';
@@ -34,64 +37,133 @@ export interface TrainOptions {
   config: TrainConfig;
   backend: BackendInfo;
   resume: boolean;
+  /** Start a new run in a directory that already holds one, replacing its files. */
+  overwrite?: boolean;
+  /**
+   * The settings the user gave explicitly (preset, config file, flags). On resume the run's own
+   * settings are used, so any of these that contradicts them (other than how to run it: backend,
+   * time limit, iterations, report) is refused rather than silently ignored.
+   */
+  given?: Record<string, unknown>;
   log?: (line: string) => void;
 }
 
+/** What `--resume` may change: how the run is run, not what it is. */
+const RESUME_MAY_CHANGE = new Set(['backend', 'out', 'timeLimit', 'maxIterations', 'report']);
+
 export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
-  const t0 = Date.now();
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const out = opts.config.out;
+  if (opts.resume && opts.overwrite) {
+    throw new ConfigFileError('--resume and --overwrite contradict each other: --resume continues the run in --out, --overwrite replaces it; pass one of them.');
+  }
+  // The folder first: a bad --out costs a second, not a data set load. A resume never creates it.
+  if (opts.resume) checkRunDirExists(out);
+  else prepareOutputDir(out);
+  // One process owns a run directory at a time; everything below runs under its lock.
+  const lock = acquireRunLock(out, log);
+  try {
+    return await trainOwned(opts, log);
+  } finally {
+    lock.release();
+  }
+}
+
+/** The settings of `given` that differ from the run's, as "--flag value (the run has value)". */
+function contradictions(given: Record<string, unknown>, run: TrainConfig): string[] {
+  const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  return Object.entries(given)
+    .filter(([k, v]) => v !== undefined && !RESUME_MAY_CHANGE.has(k) && !same(v, (run as Record<string, unknown>)[k]))
+    .map(([k, v]) => `--${kebab(k)} ${show(v)} (the run has ${show((run as Record<string, unknown>)[k] ?? 'its default')})`);
+}
+
+async function trainOwned(opts: TrainOptions, log: (line: string) => void): Promise<TrainResult> {
+  const t0 = Date.now();
   let c = opts.config;
   const out = c.out;
-  mkdirSync(out, { recursive: true });
+  removeStaleTemps(out, log);
   let resumed: ReturnType<typeof readCheckpoint> | null = null;
   if (opts.resume) {
-    resumed = readCheckpoint(out, 'resume');
+    resumed = readCheckpoint(out, 'resume', { warn: log });
+    const differ = contradictions(opts.given ?? {}, resumed.run.config);
+    if (differ.length > 0) {
+      throw new ConfigFileError(
+        `--resume continues the run in ${out} with its own settings, but ${differ.join(', ')} ${differ.length > 1 ? 'differ' : 'differs'}: ` +
+          `drop ${differ.length > 1 ? 'them' : 'it'} to continue, or start a new run with --overwrite (or another --out).`,
+      );
+    }
     // The run's own settings win; only how to run it may change on resume.
     c = { ...resumed.run.config, backend: c.backend, out: c.out, timeLimit: c.timeLimit, maxIterations: c.maxIterations, report: c.report };
     log(`Resuming ${out} at iteration ${resumed.run.iteration} (epoch ${resumed.run.epoch}).`);
-  } else if (hasCheckpoint(out)) {
-    log(`Note: ${out} already holds a checkpoint; it will be overwritten at the first save (use --resume to continue it instead).`);
+  }
+  checkDataSource(c);
+  if (!resumed && holdsRun(out) && !opts.overwrite) {
+    throw new RunDirError(
+      `${out} already holds a run (${runFilesIn(out).join(', ')}): continue it with --resume, or replace it with --overwrite (or pick another --out).`,
+      out,
+    );
   }
 
   const data: OpenedData = await openDatasets(c);
   if (resumed) {
     data.mean = resumed.run.mean;
     data.std = resumed.run.std;
+    if (resumed.run.mean.length !== data.channels) {
+      throw new DataError(`${out}: the checkpoint normalises ${resumed.run.mean.length} channel(s) but the data has ${data.channels}; it is not this run's data`, out);
+    }
   }
   const itersPerEpoch = Math.floor(data.train.length / c.batchSize);
   if (itersPerEpoch < 1) {
     throw new ConfigError('--batch-size', c.batchSize, `is larger than the training set (${data.train.length} images): lower it or use more data`);
   }
-  const trainer = new DinoTrainer(trainerConfig(c, data, itersPerEpoch));
-  const cropMaker = createCropMaker(c, data, opts.backend.name);
   const total = c.epochs * itersPerEpoch;
+  if (total > MAX_TOTAL_ITERATIONS) {
+    throw new ConfigError('--epochs', c.epochs, `makes ${total} iterations (${itersPerEpoch} per epoch), more than ${MAX_TOTAL_ITERATIONS}: lower it`);
+  }
+  if (c.knnK > data.train.length) {
+    throw new ConfigError('--knn-k', c.knnK, `must be at most the number of training images (${data.train.length}), the k-NN memory bank`);
+  }
+  if (resumed && (resumed.run.iteration > total || resumed.run.epoch !== Math.floor(resumed.run.iteration / itersPerEpoch))) {
+    throw new DataError(
+      `${out}: the checkpoint is at iteration ${resumed.run.iteration} (epoch ${resumed.run.epoch}), which does not fit its run of ${c.epochs} epochs x ${itersPerEpoch} iterations; the checkpoint was edited or the data changed`,
+      out,
+    );
+  }
+  const trainer = new DinoTrainer(trainerConfig(c, data, itersPerEpoch));
   const stopAt = Math.min(total, c.maxIterations ?? total);
   let it = 0;
   let trainSeconds = 0;
   let imagesSeen = 0;
   if (resumed) {
-    trainer.loadState(resumed.state);
+    try {
+      trainer.loadState(resumed.state);
+    } catch (e) {
+      // Names and shapes that do not fit the networks its settings build: the file was edited.
+      if (!(e instanceof ShapeError || e instanceof ConfigError)) throw e;
+      throw new DataError(`${join(out, 'checkpoint.safetensors')}: its training state does not fit the run's networks (${e.message.replace(/\.$/, '')}); the checkpoint is damaged or was edited`, out);
+    }
     it = resumed.run.iteration;
     trainSeconds = resumed.run.trainSeconds;
     imagesSeen = resumed.run.imagesSeen;
   }
-
-  // metrics.jsonl: keep the history before the resumed iteration, drop anything after it (work
-  // done after the last checkpoint is redone and logged again).
-  const metricsPath = join(out, 'metrics.jsonl');
-  const history: MetricRow[] = [];
-  if (resumed && existsSync(metricsPath)) {
-    for (const line of readFileSync(metricsPath, 'utf8').split('\n')) {
-      if (!line.trim()) continue;
-      const row = JSON.parse(line) as MetricRow & { type?: string };
-      if (row.iteration < it || (row.type === 'knn' && row.iteration <= it)) history.push(row);
-    }
+  // Everything is checked: only now is anything in the directory replaced.
+  if (!resumed && opts.overwrite) {
+    const removed = removeRunFiles(out);
+    if (removed.length > 0) log(`--overwrite: removed the previous run's ${removed.join(', ')} from ${out}.`);
   }
-  writeFileSync(metricsPath, history.map((r) => JSON.stringify(r)).join('\n') + (history.length ? '\n' : ''));
+
+  // metrics.jsonl: keep the history before the resumed iteration (a torn last line cut off),
+  // drop anything after it (work done after the last checkpoint is redone and logged again).
+  // Replaced atomically: a kill during this rewrite keeps the old file.
+  const metricsPath = join(out, 'metrics.jsonl');
+  const history: MetricRow[] = resumed ? rowsForResume(metricsPath, it, log) : [];
+  writeFileAtomic(metricsPath, metricsText(history));
   const record = (row: Record<string, unknown>) => {
-    appendFileSync(metricsPath, JSON.stringify(row) + '\n');
+    appendRow(metricsPath, row);
     history.push(row as unknown as MetricRow);
   };
+  const cropMaker = createCropMaker(c, data, opts.backend.name);
 
   const runState = (reason: string): RunState => ({
     iteration: it,
@@ -105,7 +177,18 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
     versions: versions(opts.backend),
     reason,
   });
-  const save = async (reason: string) => saveCheckpoint(out, trainer, runState(reason));
+  // The last iteration on disk: what a failed save (a full disk) leaves the user with.
+  let savedAt: number | null = resumed ? it : null;
+  const save = async (reason: string) => {
+    try {
+      await saveCheckpoint(out, trainer, runState(reason));
+      savedAt = it;
+    } catch (e) {
+      if (!(e instanceof RunDirError)) throw e;
+      const kept = savedAt === null ? 'no checkpoint had been saved yet' : `the checkpoint of iteration ${savedAt} is kept`;
+      throw new RunDirError(`${e.message.replace(/\.$/, '')}; ${kept}: free space (or fix the folder) and continue with dino train --resume --out ${out}`, out);
+    }
+  };
 
   log(
     `Training ${c.arch} on ${data.train.name} (${data.train.length} train / ${data.test.length} held-out, ${data.imageSize}px x${data.channels}) ` +
@@ -129,9 +212,6 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
     record({ type: 'knn', iteration: it, epoch: epochsDone, knnTop1: acc });
     say(`epoch ${epochsDone}/${c.epochs}${note} teacher k-NN top-1 ${(100 * acc).toFixed(1)}% (k=${c.knnK}, held-out)`);
   };
-  // The curve starts at the untrained teacher, so every later point has its baseline (random ViT
-  // features score well above chance on some data sets, e.g. 56% on Fashion-MNIST).
-  if (it === 0 && c.evalEvery > 0) await knnPoint(0, ' (untrained):', log);
   const progress = createProgress(stopAt, 'train', { unit: 'img', perUnit: c.batchSize, start: it });
   // The loader's order depends only on (seed, epoch), so a resumed run sees the same batches.
   const loader = new DataLoader(data.train, { batchSize: c.batchSize, seed: c.seed, dropLast: true, prefetch: 1 });
@@ -149,6 +229,9 @@ export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
     pending?.catch(() => {}); // awaited later; this only keeps Node from calling a rejection unhandled meanwhile
   };
   try {
+    // The curve starts at the untrained teacher, so every later point has its baseline (random ViT
+    // features score well above chance on some data sets, e.g. 56% on Fashion-MNIST).
+    if (it === 0 && c.evalEvery > 0) await knnPoint(0, ' (untrained):', (line) => progress.log(line));
     batches = loader.iterate({ from: { epoch: Math.floor(it / itersPerEpoch), iteration: it % itersPerEpoch } });
     if (it < stopAt) await requestCrops(it);
     while (it < stopAt && pending) {

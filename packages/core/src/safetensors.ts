@@ -77,6 +77,37 @@ export function encodeSafetensors(
   metadata?: Record<string, string>,
   options: EncodeOptions = {},
 ): Uint8Array {
+  const { header, parts, byteLength } = encodeSafetensorsParts(tensors, metadata, options);
+  const out = new Uint8Array(byteLength);
+  out.set(header, 0);
+  let pos = header.length;
+  for (const bytes of parts) {
+    out.set(bytes, pos);
+    pos += bytes.length;
+  }
+  return out;
+}
+
+/** A safetensors file as the pieces written one after another: header, then each tensor's bytes. */
+export interface SafetensorsParts {
+  /** The 8-byte length, the JSON header and its padding. */
+  header: Uint8Array;
+  /** Each tensor's bytes in file order (views of the arrays' own memory where no conversion is needed). */
+  parts: Uint8Array[];
+  /** The whole file's length. */
+  byteLength: number;
+}
+
+/**
+ * The bytes of `encodeSafetensors` without joining them into one array, so a writer can stream
+ * them to a file: a checkpoint near or over 2 GiB then needs no second copy of every tensor in
+ * memory (and no array larger than the largest tensor). Same checks and options.
+ */
+export function encodeSafetensorsParts(
+  tensors: Record<string, NamedArray>,
+  metadata?: Record<string, string>,
+  options: EncodeOptions = {},
+): SafetensorsParts {
   const { floatDtype = 'F32' } = options;
   if (typeof floatDtype !== 'function') checkStoredFloat('floatDtype', floatDtype);
   const header: Record<string, unknown> = {};
@@ -88,7 +119,7 @@ export function encodeSafetensors(
     header[METADATA_KEY] = metadata;
   }
   let offset = 0;
-  const chunks: Uint8Array[] = [];
+  const parts: Uint8Array[] = [];
   for (const name of Object.keys(tensors)) {
     if (name === METADATA_KEY) throw new ConfigError('tensor name', name, 'is reserved for the metadata in safetensors');
     const t = tensors[name];
@@ -112,23 +143,18 @@ export function encodeSafetensors(
       writable: true,
       configurable: true,
     });
-    chunks.push(bytes);
+    parts.push(bytes);
     offset += bytes.length;
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
   // Pad the header with spaces so the data starts 8-byte aligned, as the reference writer does.
   // The padding is computed on the UTF-8 bytes: non-ASCII names make them longer than the string.
   const headerLen = Math.ceil((8 + json.length) / 8) * 8 - 8;
-  const out = new Uint8Array(8 + headerLen + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerLen), true);
-  out.set(json, 8);
-  out.fill(0x20, 8 + json.length, 8 + headerLen);
-  let pos = 8 + headerLen;
-  for (const bytes of chunks) {
-    out.set(bytes, pos);
-    pos += bytes.length;
-  }
-  return out;
+  const head = new Uint8Array(8 + headerLen);
+  new DataView(head.buffer).setBigUint64(0, BigInt(headerLen), true);
+  head.set(json, 8);
+  head.fill(0x20, 8 + json.length, 8 + headerLen);
+  return { header: head, parts, byteLength: 8 + headerLen + offset };
 }
 
 function checkStoredFloat(param: string, v: unknown): void {
@@ -153,8 +179,8 @@ function checkArray(name: string, t: NamedArray): void {
   }
 }
 
-/** A validated header entry. */
-interface Entry {
+/** A validated header entry: where one tensor's bytes lie, relative to the data section. */
+export interface SafetensorsEntry {
   name: string;
   dtype: FileDtype;
   shape: number[];
@@ -162,39 +188,61 @@ interface Entry {
   end: number;
 }
 
+/** A validated safetensors header: the tensors' places and the metadata. */
+export interface SafetensorsHeader {
+  entries: SafetensorsEntry[];
+  metadata: Record<string, string>;
+  /** Byte offset of the data section in the file (8 + the header's length). */
+  dataStart: number;
+}
+
 /**
- * Parse a safetensors file; `source` names it in error messages. Any Uint8Array view works
- * (including a Node Buffer inside a shared pool): every tensor's bytes are copied out, so the
- * result never aliases `buf` and alignment does not matter. F16 and BF16 tensors are widened
- * to F32 (exactly) with `sourceDtype` recording the file's dtype. A malformed file throws a
- * DataError naming `source`, the tensor and the problem.
+ * Largest JSON header accepted, in bytes (as the reference implementation's limit): a header is
+ * names, shapes and offsets, so a bigger one is damage or a hostile file, and reading it would
+ * cost memory out of proportion to any real tensor list.
  */
-export function decodeSafetensors(buf: Uint8Array | ArrayBuffer, source = 'safetensors data'): DecodedSafetensors {
-  const bytes = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
-  // A declaration (not an arrow) so TypeScript narrows after `if (...) fail(...)`.
-  function fail(problem: string): never {
-    throw new DataError(`${source}: ${problem}`, source);
-  }
-  if (bytes.length < 8) fail(`too short to be a safetensors file (${bytes.length} bytes)`);
+export const SAFETENSORS_MAX_HEADER_BYTES = 100_000_000;
+
+/**
+ * The JSON header's length from a file's first 8 bytes, checked against the file's length
+ * `fileLength` (and SAFETENSORS_MAX_HEADER_BYTES); `source` names the file in errors. With
+ * `parseSafetensorsHeader` and `decodeSafetensorsTensor`, a reader can take a file a piece at a
+ * time (header first, then each tensor) instead of holding all of it in one buffer.
+ */
+export function safetensorsHeaderLength(first8: Uint8Array, fileLength: number, source = 'safetensors data'): number {
+  if (fileLength < 8 || first8.length < 8) fail(source, `too short to be a safetensors file (${Math.min(fileLength, first8.length)} bytes)`);
   // Compare as BigInt: a garbage length can exceed 2^53 and would lose precision as a number.
-  const headerLen64 = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
-  if (headerLen64 === 0n || headerLen64 > BigInt(bytes.length - 8)) {
-    fail(`header length ${headerLen64} does not fit in ${bytes.length} bytes; the file is truncated or not safetensors`);
+  const headerLen64 = new DataView(first8.buffer, first8.byteOffset, 8).getBigUint64(0, true);
+  if (headerLen64 === 0n || headerLen64 > BigInt(fileLength - 8)) {
+    fail(source, `header length ${headerLen64} does not fit in ${fileLength} bytes; the file is truncated or not safetensors`);
   }
-  const headerLen = Number(headerLen64);
+  if (headerLen64 > BigInt(SAFETENSORS_MAX_HEADER_BYTES)) {
+    fail(source, `header length ${headerLen64} is over the ${SAFETENSORS_MAX_HEADER_BYTES}-byte limit; the file is corrupt or not safetensors`);
+  }
+  return Number(headerLen64);
+}
+
+/**
+ * Validates a header (the `headerBytes` after the 8-byte length) of a file of `fileLength` bytes:
+ * every entry an object with a known dtype, a shape of counts and ordered offsets whose span is
+ * exactly the shape's bytes, inside the data section, no two tensors overlapping, no name twice,
+ * metadata an object of strings. Throws a DataError naming `source`, the entry and the problem.
+ */
+export function parseSafetensorsHeader(headerBytes: Uint8Array, fileLength: number, source = 'safetensors data'): SafetensorsHeader {
+  const headerLen = headerBytes.length;
   let text = '';
   try {
-    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(headerBytes);
   } catch {
-    fail('header is not valid UTF-8; the file is corrupt or not safetensors');
+    fail(source, 'header is not valid UTF-8; the file is corrupt or not safetensors');
   }
   let header: unknown;
   try {
     header = JSON.parse(text);
   } catch (e) {
-    fail(`header is not valid JSON (${(e as Error).message})`);
+    fail(source, `header is not valid JSON (${(e as Error).message})`);
   }
-  if (!isPlainObject(header)) fail(`header must be a JSON object of tensors, got ${kindOf(header)}`);
+  if (!isPlainObject(header)) fail(source, `header must be a JSON object of tensors, got ${kindOf(header)}`);
   const fields = header as Record<string, unknown>;
 
   // JSON.parse silently keeps the last of repeated keys, which would hide a tensor; find them
@@ -202,34 +250,34 @@ export function decodeSafetensors(buf: Uint8Array | ArrayBuffer, source = 'safet
   const names = topLevelKeys(text);
   const seen = new Set<string>();
   for (const name of names) {
-    if (seen.has(name)) fail(name === METADATA_KEY ? `header has ${METADATA_KEY} twice` : `header lists tensor "${name}" twice`);
+    if (seen.has(name)) fail(source, name === METADATA_KEY ? `header has ${METADATA_KEY} twice` : `header lists tensor "${name}" twice`);
     seen.add(name);
   }
 
-  const dataLen = bytes.length - 8 - headerLen;
+  const dataLen = fileLength - 8 - headerLen;
   let metadata: Record<string, string> = {};
-  const entries: Entry[] = [];
+  const entries: SafetensorsEntry[] = [];
   for (const name of names) {
     const info = fields[name];
     if (name === METADATA_KEY) {
-      if (!isPlainObject(info)) fail(`${METADATA_KEY} must be an object of strings, got ${kindOf(info)}`);
+      if (!isPlainObject(info)) fail(source, `${METADATA_KEY} must be an object of strings, got ${kindOf(info)}`);
       for (const [k, v] of Object.entries(info as object)) {
-        if (typeof v !== 'string') fail(`${METADATA_KEY} must be an object of strings, but "${k}" is ${kindOf(v)}`);
+        if (typeof v !== 'string') fail(source, `${METADATA_KEY} must be an object of strings, but "${k}" is ${kindOf(v)}`);
       }
       metadata = info as Record<string, string>;
       continue;
     }
     const where = `tensor "${name}"`;
-    if (!isPlainObject(info)) fail(`${where} has header entry ${fmt(info)}; expected {"dtype", "shape", "data_offsets"}`);
+    if (!isPlainObject(info)) fail(source, `${where} has header entry ${fmt(info)}; expected {"dtype", "shape", "data_offsets"}`);
     const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
     if (typeof dtype !== 'string' || !Object.prototype.hasOwnProperty.call(BYTES, dtype)) {
-      fail(`${where} has unsupported dtype ${fmt(dtype)} (supported: ${Object.keys(BYTES).join(', ')})`);
+      fail(source, `${where} has unsupported dtype ${fmt(dtype)} (supported: ${Object.keys(BYTES).join(', ')})`);
     }
     if (!Array.isArray(shape) || !shape.every(isCount)) {
-      fail(`${where} has shape ${fmt(shape)}; expected an array of non-negative integers`);
+      fail(source, `${where} has shape ${fmt(shape)}; expected an array of non-negative integers`);
     }
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isCount) || offsets[0] > offsets[1]) {
-      fail(`${where} has data_offsets ${fmt(offsets)}; expected [begin, end] with integers 0 <= begin <= end`);
+      fail(source, `${where} has data_offsets ${fmt(offsets)}; expected [begin, end] with integers 0 <= begin <= end`);
     }
     const d = dtype as FileDtype;
     const dims = shape as number[];
@@ -237,10 +285,10 @@ export function decodeSafetensors(buf: Uint8Array | ArrayBuffer, source = 'safet
     // A product past 2^53 is inexact, but then it cannot match a real byte count either.
     const need = dims.reduce((a, b) => a * b, 1) * BYTES[d];
     if (end - begin !== need) {
-      fail(`${where} has data_offsets [${begin}, ${end}] but ${d} [${dims.join(', ')}] needs ${need} bytes`);
+      fail(source, `${where} has data_offsets [${begin}, ${end}] but ${d} [${dims.join(', ')}] needs ${need} bytes`);
     }
     if (end > dataLen) {
-      fail(`${where} has data_offsets [${begin}, ${end}] past the end of the data section (${dataLen} bytes); the file is truncated or the offsets are wrong`);
+      fail(source, `${where} has data_offsets [${begin}, ${end}] past the end of the data section (${dataLen} bytes); the file is truncated or the offsets are wrong`);
     }
     entries.push({ name, dtype: d, shape: dims, begin, end });
   }
@@ -253,22 +301,55 @@ export function decodeSafetensors(buf: Uint8Array | ArrayBuffer, source = 'safet
   for (let k = 1; k < spans.length; k++) {
     const [a, b] = [spans[k - 1], spans[k]];
     if (b.begin < a.end) {
-      fail(`tensors "${a.name}" (data_offsets [${a.begin}, ${a.end}]) and "${b.name}" (data_offsets [${b.begin}, ${b.end}]) overlap`);
+      fail(source, `tensors "${a.name}" (data_offsets [${a.begin}, ${a.end}]) and "${b.name}" (data_offsets [${b.begin}, ${b.end}]) overlap`);
     }
   }
+  return { entries, metadata, dataStart: 8 + headerLen };
+}
 
-  const dataStart = 8 + headerLen;
+/**
+ * One tensor from its bytes (exactly the entry's span, any view): copied into memory the array
+ * owns, F16 / BF16 widened to F32 with `sourceDtype` set. With `{ adopt: true }` a Uint8Array
+ * that is the whole of its own ArrayBuffer (as a reader that allocated it for this tensor has)
+ * is used as it is, without the copy: a multi-gigabyte tensor then needs its bytes only once.
+ */
+export function decodeSafetensorsTensor(entry: SafetensorsEntry, bytes: Uint8Array, opts: { adopt?: boolean } = {}): NamedArray {
+  if (bytes.length !== entry.end - entry.begin) {
+    throw new ShapeError(`safetensors: "${entry.name}" needs ${entry.end - entry.begin} bytes, got ${bytes.length}`);
+  }
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+  if (opts.adopt && whole) return toArray(entry.dtype, entry.shape, bytes.buffer as ArrayBuffer);
+  // Copy with set(), not slice(): Buffer.prototype.slice returns a view into the same pool, and
+  // typed arrays over a view's `.buffer` would read the wrong bytes or be misaligned.
+  const own = new Uint8Array(bytes.length);
+  own.set(bytes);
+  return toArray(entry.dtype, entry.shape, own.buffer);
+}
+
+/**
+ * Parse a safetensors file; `source` names it in error messages. Any Uint8Array view works
+ * (including a Node Buffer inside a shared pool): every tensor's bytes are copied out, so the
+ * result never aliases `buf` and alignment does not matter. F16 and BF16 tensors are widened
+ * to F32 (exactly) with `sourceDtype` recording the file's dtype. A malformed file throws a
+ * DataError naming `source`, the tensor and the problem.
+ */
+export function decodeSafetensors(buf: Uint8Array | ArrayBuffer, source = 'safetensors data'): DecodedSafetensors {
+  const bytes = buf instanceof Uint8Array ? buf : new Uint8Array(buf);
+  if (bytes.length < 8) fail(source, `too short to be a safetensors file (${bytes.length} bytes)`);
+  const headerLen = safetensorsHeaderLength(bytes.subarray(0, 8), bytes.length, source);
+  const { entries, metadata, dataStart } = parseSafetensorsHeader(bytes.subarray(8, 8 + headerLen), bytes.length, source);
   const tensors: Record<string, NamedArray> = {};
   for (const e of entries) {
-    // Copy with set(), not slice(): Buffer.prototype.slice returns a view into the same pool, and
-    // typed arrays over a view's `.buffer` would read the wrong bytes or be misaligned.
-    const own = new Uint8Array(e.end - e.begin);
-    own.set(bytes.subarray(dataStart + e.begin, dataStart + e.end));
-    const array = toArray(e.dtype, e.shape, own.buffer);
+    const array = decodeSafetensorsTensor(e, bytes.subarray(dataStart + e.begin, dataStart + e.end));
     // defineProperty: a tensor named "__proto__" must stay a tensor (see encodeSafetensors).
     Object.defineProperty(tensors, e.name, { value: array, enumerable: true, writable: true, configurable: true });
   }
   return { tensors, metadata };
+}
+
+// A declaration (not an arrow) so TypeScript narrows after `if (...) fail(...)`.
+function fail(source: string, problem: string): never {
+  throw new DataError(`${source}: ${problem}`, source);
 }
 
 /** Wraps a tensor's own (aligned) bytes in the typed array for its dtype. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { checkChoice } from '@dino-ts/core';
 import { ArrayDataset } from './array-dataset';
 import { DataError } from './errors';
-import { allInOrder, isDirectory } from './files';
+import { allInOrder, isDirectory, regularFileSize } from './files';
 
 /** Bytes of one CIFAR image: 32 x 32 x 3, stored channel by channel (all R, all G, all B). */
 const IMAGE_BYTES = 32 * 32 * 3;
@@ -44,7 +44,13 @@ function resolveDir(dir: string, which: keyof typeof SOURCES): string {
   return isDirectory(join(dir, sub)) ? join(dir, sub) : dir;
 }
 
-async function readRequired(path: string, which: keyof typeof SOURCES): Promise<Buffer> {
+/**
+ * Largest CIFAR file read: the biggest real one (CIFAR-100's train.bin) is 154 MB; a batch file
+ * is whole records, so anything far larger is not CIFAR and is refused before it is read.
+ */
+const MAX_CIFAR_FILE = 2 ** 30;
+
+async function readRequired(path: string, which: keyof typeof SOURCES, maxBytes = MAX_CIFAR_FILE): Promise<Buffer> {
   if (!existsSync(path)) {
     const { sub, url } = SOURCES[which];
     throw new DataError(
@@ -53,6 +59,8 @@ async function readRequired(path: string, which: keyof typeof SOURCES): Promise<
       path,
     );
   }
+  const size = await regularFileSize(path, `${which === 'cifar10' ? 'CIFAR-10' : 'CIFAR-100'} file`);
+  if (size > maxBytes) throw new DataError(`${path} is ${size} bytes, more than the ${maxBytes} a CIFAR file may have: it is not part of the binary version`, path);
   try {
     return await readFile(path);
   } catch (e) {
@@ -62,7 +70,7 @@ async function readRequired(path: string, which: keyof typeof SOURCES): Promise<
 
 /** Class names from a text file, one a line (blank lines ignored). */
 async function readNames(path: string, which: keyof typeof SOURCES, expected: number): Promise<string[]> {
-  const names = (await readRequired(path, which))
+  const names = (await readRequired(path, which, 1 << 20))
     .toString('utf8')
     .split(/\r?\n/)
     .map((s) => s.trim())

@@ -3,7 +3,7 @@
  * import this module: it pulls in node:fs, node:zlib and node:util, which a browser bundle lacks.
  */
 import { existsSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
 import { DataError } from './errors';
@@ -12,6 +12,7 @@ const gunzipAsync = promisify(gunzip);
 
 /** Reads a file, gunzipping it when its name ends in .gz; errors name the file. */
 export async function readMaybeGzip(path: string): Promise<Uint8Array> {
+  await regularFileSize(path, 'data file');
   let raw: Buffer;
   try {
     raw = await readFile(path);
@@ -29,6 +30,23 @@ export async function readMaybeGzip(path: string): Promise<Uint8Array> {
       path,
     );
   }
+}
+
+/**
+ * The size of `path`, which must be a regular file: a named pipe would block a read forever and
+ * a device (a link to /dev/zero) never end one, so both are refused before any read. `what`
+ * names the file's role in errors.
+ */
+export async function regularFileSize(path: string, what: string): Promise<number> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch (e) {
+    throw new DataError(`cannot read ${path}: ${(e as Error).message}`, path);
+  }
+  if (st.isDirectory()) throw new DataError(`${path} is a folder, not the ${what} expected there`, path);
+  if (!st.isFile()) throw new DataError(`${path} is not a regular file (a pipe or a device), not the ${what} expected there`, path);
+  return st.size;
 }
 
 /** True when `path` is an existing directory. */

@@ -1,6 +1,7 @@
 // Node only (node:fs, node:path, and sharp, a native module): exported from '@dino-ts/data/node'.
 // A browser builds data sets from decoded pixels instead: see image-data.ts.
-import { readdir, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import type SharpDefault from 'sharp';
 import { ConfigError, ShapeError, checkChoice, checkInt } from '@dino-ts/core';
@@ -92,7 +93,14 @@ const MAX_SUBSTITUTES = 4;
 interface Entry {
   file: string;
   label: number;
+  /** What the file is, whatever path reached it: device and inode (or the path, if it cannot be read). */
+  id: string;
+  /** Bytes (-1 when unknown), to find copies cheaply: only files of equal size are compared. */
+  size: number;
 }
+
+/** An image file found while listing a folder. */
+type Listed = Omit<Entry, 'label'>;
 
 async function isDir(path: string): Promise<boolean> {
   try {
@@ -102,16 +110,55 @@ async function isDir(path: string): Promise<boolean> {
   }
 }
 
-/** Image files under `dir`, recursively, sorted; hidden entries (leading dot) are ignored. */
-async function listImages(dir: string, exts: readonly string[]): Promise<string[]> {
-  const out: string[] = [];
+/** The identity of a file or folder, whatever path reaches it (links, bind mounts, hard links). */
+async function identity(path: string): Promise<{ id: string; dir: boolean; size: number } | null> {
+  try {
+    const st = await stat(path, { bigint: true });
+    return { id: `${st.dev}:${st.ino}`, dir: st.isDirectory(), size: Number(st.size) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Image files under `dir`, recursively, sorted; hidden entries (leading dot) are ignored.
+ * Symbolic links are followed, but each folder is listed once (`seen` holds the folders'
+ * identities): a link to a folder already listed, an ancestor above all, is skipped, so a link
+ * loop ends instead of listing the same images without end.
+ */
+async function listImages(dir: string, exts: readonly string[], seen: Set<string>): Promise<Listed[]> {
+  const out: Listed[] = [];
   const entries = (await readdir(dir)).filter((n) => !n.startsWith('.')).sort();
   for (const name of entries) {
     const path = join(dir, name);
-    if (await isDir(path)) out.push(...(await listImages(path, exts)));
-    else if (exts.includes(extname(name).toLowerCase())) out.push(path);
+    const who = await identity(path);
+    if (who?.dir) {
+      if (seen.has(who.id)) continue;
+      seen.add(who.id);
+      out.push(...(await listImages(path, exts, seen)));
+    } else if (exts.includes(extname(name).toLowerCase())) {
+      // A broken link stays in the list: decoding it fails and reports it, as for a corrupt file.
+      out.push({ file: path, id: who?.id ?? `path:${path}`, size: who?.size ?? -1 });
+    }
   }
   return out;
+}
+
+/** `entries` with each file kept once (its first path), and the paths dropped as repeats. */
+function keepOnce<E extends Listed>(entries: E[]): { kept: E[]; repeats: { file: string; first: string }[] } {
+  const first = new Map<string, string>();
+  const kept: E[] = [];
+  const repeats: { file: string; first: string }[] = [];
+  for (const e of entries) {
+    const seenAt = first.get(e.id);
+    if (seenAt === undefined) {
+      first.set(e.id, e.file);
+      kept.push(e);
+    } else {
+      repeats.push({ file: e.file, first: seenAt });
+    }
+  }
+  return { kept, repeats };
 }
 
 async function runPool<T>(items: readonly T[], concurrency: number, fn: (item: T, k: number) => Promise<void>): Promise<void> {
@@ -281,26 +328,41 @@ export class ImageFolderDataset implements Dataset {
       if (await isDir(path)) subdirs.push(name);
       else if (exts.includes(extname(name).toLowerCase())) rootFiles.push(path);
     }
-    const perClass = await Promise.all(subdirs.map((s) => listImages(join(dir, s), exts)));
+    // The root counts as listed for every class: a link back up to it is never followed.
+    const rootId = (await identity(dir))?.id ?? `path:${dir}`;
+    const classListing = async (s: string) => {
+      const self = await identity(join(dir, s));
+      return listImages(join(dir, s), exts, new Set([rootId, ...(self ? [self.id] : [])]));
+    };
+    const perClass = await Promise.all(subdirs.map(classListing));
     const classesHaveImages = perClass.some((f) => f.length > 0);
     const layout = o.layout === 'auto' ? (classesHaveImages ? 'classes' : 'flat') : o.layout;
 
     let entries: Entry[];
     let classNames: string[];
+    let repeats: { file: string; first: string }[];
     if (layout === 'classes') {
       if (subdirs.length === 0) {
         throw new DataError(`image folder ${dir} has no sub-folders, but layout 'classes' needs one sub-folder per class (or use layout 'flat')`, dir);
       }
       classNames = subdirs;
-      entries = perClass.flatMap((files, label) => files.map((file) => ({ file, label })));
-      const empty = subdirs.filter((_, k) => perClass[k].length === 0);
+      // A file reached from two classes (a linked folder or file) keeps its first class only:
+      // one image must not be two items, let alone with two labels.
+      ({ kept: entries, repeats } = keepOnce(perClass.flatMap((files, label) => files.map((f) => ({ ...f, label })))));
+      const empty = subdirs.filter((_, k) => !entries.some((e) => e.label === k));
       if (empty.length > 0) o.warn(`image folder ${dir}: class folder(s) with no images: ${empty.join(', ')}`);
       if (rootFiles.length > 0) {
         o.warn(`image folder ${dir}: ${rootFiles.length} image(s) directly in the root are ignored (not in a class folder), e.g. ${basename(rootFiles[0])}`);
       }
     } else {
       classNames = [];
-      entries = (await listImages(dir, exts)).map((file) => ({ file, label: -1 }));
+      ({ kept: entries, repeats } = keepOnce((await listImages(dir, exts, new Set([rootId]))).map((f) => ({ ...f, label: -1 }))));
+    }
+    if (repeats.length > 0) {
+      o.warn(
+        `image folder ${dir}: ${repeats.length} image path(s) lead to a file already listed (symbolic or hard links) and are left out, ` +
+          `e.g. ${relative(dir, repeats[0].file)} (the same file as ${relative(dir, repeats[0].first)})`,
+      );
     }
     if (entries.length === 0) {
       throw new DataError(
@@ -335,6 +397,55 @@ export class ImageFolderDataset implements Dataset {
   /** Paths of the files, in item order. */
   get files(): readonly string[] {
     return this.entries.map((e) => e.file);
+  }
+
+  /**
+   * The items of `others` that are the same image as some item of `base` (indices of this data
+   * set): the same file (by device and inode, whatever path reached it) or a byte-identical copy.
+   * Only files of equal size are read and hashed, so this costs little on real folders. Returns
+   * pairs (the item of `others`, the item of `base` it repeats). For a held-out split, whose
+   * images must never be training images.
+   */
+  async repeatsAcross(base: ArrayLike<number>, others: ArrayLike<number>): Promise<{ item: number; same: number }[]> {
+    const byId = new Map<string, number>();
+    const bySize = new Map<number, number[]>();
+    for (const i of Array.from(base)) {
+      const e = this.entries[i];
+      byId.set(e.id, i);
+      if (e.size >= 0) bySize.set(e.size, [...(bySize.get(e.size) ?? []), i]);
+    }
+    const hashes = new Map<number, Promise<string | null>>();
+    const hash = (i: number) => {
+      let h = hashes.get(i);
+      if (!h) {
+        h = readFile(this.entries[i].file).then(
+          (b) => createHash('sha256').update(b).digest('hex'),
+          () => null,
+        );
+        hashes.set(i, h);
+      }
+      return h;
+    };
+    const out: { item: number; same: number }[] = [];
+    for (const i of Array.from(others)) {
+      const e = this.entries[i];
+      const same = byId.get(e.id);
+      if (same !== undefined) {
+        out.push({ item: i, same });
+        continue;
+      }
+      const candidates = e.size >= 0 ? bySize.get(e.size) : undefined;
+      if (!candidates) continue;
+      const mine = await hash(i);
+      if (mine === null) continue;
+      for (const j of candidates) {
+        if ((await hash(j)) === mine) {
+          out.push({ item: i, same: j });
+          break;
+        }
+      }
+    }
+    return out;
   }
 
   /** Decoded bytes of item i, from the cache or decoded now (one decode per item at a time). */

@@ -5,7 +5,8 @@ import { loadCifar10, loadCifar100, type Cifar100Options, type CifarOptions } fr
 import { loadFashionMnist, type FashionMnistOptions } from './fashion-mnist';
 import { ImageFolderDataset, type ImageFolderOptions } from './image-folder';
 import { SHAPES_DEFAULTS, ShapesDataset, type ShapesOptions } from './shapes/shapes-dataset';
-import { randomSubset, splitDataset } from './subset';
+import { indicesInBase, randomSubset, splitDataset, subset } from './subset';
+import { DataError } from './errors';
 import type { Dataset } from './types';
 
 /** Any data set of this package, by kind, with that kind's options. */
@@ -104,8 +105,9 @@ export async function openDatasetSplits(spec: SplitsSpec, options: SplitsOptions
     case 'folder': {
       const fraction = options.folderHeldOut ?? SPLITS_DEFAULTS.folderHeldOut;
       checkNumber('folderHeldOut', fraction, { min: 0, max: 1, minExclusive: true, maxExclusive: true });
-      const all = await openDataset(spec);
-      const [rest, heldOut] = splitDataset(all, Math.max(1, Math.round(all.length * fraction)), seed);
+      const all = (await openDataset(spec)) as ImageFolderDataset;
+      const [rest, cut] = splitDataset(all, Math.max(1, Math.round(all.length * fraction)), seed);
+      const heldOut = await withoutTrainingImages(all, rest, cut, spec.warn ?? ((m: string) => console.warn(m)));
       return capped(rest, heldOut, options, seed);
     }
     default: {
@@ -114,6 +116,27 @@ export async function openDatasetSplits(spec: SplitsSpec, options: SplitsOptions
       return capped(train, test, options, seed);
     }
   }
+}
+
+/**
+ * The held-out cut `heldOut` without the images that are also in `train`: a held-out image that
+ * is a training image (the same file through a link, or a byte-identical copy) would let the
+ * k-NN find itself and inflate every score. Such images are dropped from the held-out split,
+ * with a warning naming one; if none is left, the folder cannot be evaluated at all.
+ */
+async function withoutTrainingImages(all: ImageFolderDataset, train: Dataset, heldOut: Dataset, warn: (m: string) => void): Promise<Dataset> {
+  const trainIdx = indicesInBase(train), heldIdx = indicesInBase(heldOut);
+  if (!trainIdx || !heldIdx) return heldOut;
+  const repeats = await all.repeatsAcross(trainIdx, heldIdx);
+  if (repeats.length === 0) return heldOut;
+  const drop = new Set(repeats.map((r) => r.item));
+  const kept = Array.from(heldIdx).filter((i) => !drop.has(i));
+  const example = `${all.files[repeats[0].item]} repeats ${all.files[repeats[0].same]}`;
+  if (kept.length === 0) {
+    throw new DataError(`image folder ${all.root}: every held-out image is also a training image (e.g. ${example}); remove the copies or links`, all.root);
+  }
+  warn(`image folder ${all.root}: ${repeats.length} held-out image(s) are also training images (copies or links, e.g. ${example}) and are left out of the held-out split`);
+  return subset(all, kept, heldOut.name);
 }
 
 function capped(train: Dataset, test: Dataset, o: SplitsOptions, seed: number): DatasetSplits {

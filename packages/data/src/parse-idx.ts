@@ -15,18 +15,31 @@ export interface IdxArray {
   data: Uint8Array;
 }
 
+/** What an IDX header says: the dimensions, the header's length and the data bytes it declares. */
+export interface IdxHeader {
+  dims: number[];
+  /** 4 + 4 * rank. */
+  headerBytes: number;
+  /** The product of the dimensions: bytes of data that follow the header. */
+  count: number;
+}
+
+function kindOf(expectedMagic: number): string {
+  return expectedMagic === IDX_MAGIC.images
+    ? 'an IDX image file (magic 2051)'
+    : expectedMagic === IDX_MAGIC.labels
+      ? 'an IDX label file (magic 2049)'
+      : `an IDX file with magic ${expectedMagic}`;
+}
+
 /**
- * Parses an IDX file of unsigned bytes: big-endian magic 0x00000800 + rank, then `rank` 32-bit
- * big-endian dimensions, then the data. `expectedMagic` (2051 for images, 2049 for labels) is
- * checked, as are the dimensions and the length of the data.
+ * Parses the header at the start of `bytes` (which may hold only its first bytes, as a stream
+ * gives them): the magic is checked against `expectedMagic`, and a header cut short is a
+ * DataError naming `path`. A reader learns from it how many bytes the whole file must have
+ * before reading (or inflating) the rest, and can refuse a file that claims, or holds, more.
  */
-export function parseIdx(bytes: Uint8Array, path: string, expectedMagic: number): IdxArray {
-  const kind =
-    expectedMagic === IDX_MAGIC.images
-      ? 'an IDX image file (magic 2051)'
-      : expectedMagic === IDX_MAGIC.labels
-        ? 'an IDX label file (magic 2049)'
-        : `an IDX file with magic ${expectedMagic}`;
+export function parseIdxHeader(bytes: Uint8Array, path: string, expectedMagic: number): IdxHeader {
+  const kind = kindOf(expectedMagic);
   if (bytes.length < 4) {
     throw new DataError(`${path} has ${bytes.length} bytes, too short for ${kind}; the file is truncated: fetch it again`, path);
   }
@@ -47,7 +60,16 @@ export function parseIdx(bytes: Uint8Array, path: string, expectedMagic: number)
   }
   const dims: number[] = [];
   for (let k = 0; k < rank; k++) dims.push(view.getUint32(4 + 4 * k, false));
-  const count = dims.reduce((a, b) => a * b, 1);
+  return { dims, headerBytes: header, count: dims.reduce((a, b) => a * b, 1) };
+}
+
+/**
+ * Parses an IDX file of unsigned bytes: big-endian magic 0x00000800 + rank, then `rank` 32-bit
+ * big-endian dimensions, then the data. `expectedMagic` (2051 for images, 2049 for labels) is
+ * checked, as are the dimensions and the length of the data.
+ */
+export function parseIdx(bytes: Uint8Array, path: string, expectedMagic: number): IdxArray {
+  const { dims, headerBytes: header, count } = parseIdxHeader(bytes, path, expectedMagic);
   const have = bytes.length - header;
   if (have < count) {
     throw new DataError(

@@ -88,7 +88,16 @@ export function subset<D extends Dataset>(
     map[k] = i;
   }
   const out = isSyncDataset(dataset) ? new SyncSubsetDataset(dataset, map, name) : new SubsetDataset(dataset, map, name);
+  SUBSET_INDICES.set(out, map);
   return out as unknown as D extends SyncDataset ? SyncDataset : Dataset;
+}
+
+/** The base indices of each subset made here (read by `indicesInBase`, not changed). */
+const SUBSET_INDICES = new WeakMap<Dataset, Int32Array>();
+
+/** The indices into its base of a data set made by `subset` / `splitDataset`; undefined for any other. */
+export function indicesInBase(d: Dataset): Int32Array | undefined {
+  return SUBSET_INDICES.get(d);
 }
 
 /**

@@ -26,7 +26,7 @@
  * ```
  */
 export { ADAMW_DEFAULTS, CLIP_EPS } from './defaults';
-export { linspace, cosineScheduler, scheduleAt } from './schedules';
+export { linspace, cosineScheduler, CosineSchedule, scheduleAt } from './schedules';
 export { DinoLoss, DINO_LOSS_SETTINGS, teacherTempSchedule, type DinoLossConfig, type DinoLossOutput } from './loss';
 export { emaUpdate } from './ema';
 export { collapseSign, describeCollapse, DOMINANT_ENTROPY, UNIFORM_ENTROPY, type CollapseKind } from './collapse';

@@ -39,21 +39,58 @@ export function cosineScheduler(
   warmupEpochs = 0,
   startWarmupValue = 0,
 ): Float64Array {
-  checkNumber('baseValue', baseValue);
-  checkNumber('finalValue', finalValue);
-  checkInt('epochs', epochs, 1);
-  checkInt('nitPerEpoch', nitPerEpoch, 1);
-  checkInt('warmupEpochs', warmupEpochs, 0, epochs);
-  checkNumber('startWarmupValue', startWarmupValue);
-  const total = epochs * nitPerEpoch;
-  const warmupIters = warmupEpochs * nitPerEpoch;
-  const out = new Float64Array(total);
-  if (warmupEpochs > 0) out.set(linspace(startWarmupValue, baseValue, warmupIters));
-  const n = total - warmupIters;
-  for (let i = 0; i < n; i++) {
-    out[warmupIters + i] = finalValue + 0.5 * (baseValue - finalValue) * (1 + Math.cos((Math.PI * i) / n));
-  }
+  const s = new CosineSchedule(baseValue, finalValue, epochs, nitPerEpoch, warmupEpochs, startWarmupValue);
+  const out = new Float64Array(s.length);
+  for (let i = 0; i < out.length; i++) out[i] = s.at(i);
   return out;
+}
+
+/**
+ * `cosineScheduler`'s values one iteration at a time, without the array: the same formulas in
+ * the same float64 arithmetic, so `at(i)` equals `cosineScheduler(...)[i]` bit for bit. A run's
+ * schedules then cost nothing per iteration, however many epochs it is configured for (the array
+ * of a 100-million-epoch run would take gigabytes before its first step).
+ */
+export class CosineSchedule {
+  /** epochs * nitPerEpoch. */
+  readonly length: number;
+  private readonly warmupIters: number;
+
+  constructor(
+    readonly baseValue: number,
+    readonly finalValue: number,
+    epochs: number,
+    nitPerEpoch: number,
+    warmupEpochs = 0,
+    readonly startWarmupValue = 0,
+  ) {
+    checkNumber('baseValue', baseValue);
+    checkNumber('finalValue', finalValue);
+    checkInt('epochs', epochs, 1);
+    checkInt('nitPerEpoch', nitPerEpoch, 1);
+    checkInt('warmupEpochs', warmupEpochs, 0, epochs);
+    checkNumber('startWarmupValue', startWarmupValue);
+    this.length = epochs * nitPerEpoch;
+    if (!Number.isSafeInteger(this.length)) throw new ConfigError('epochs * nitPerEpoch', this.length, 'must be a safe integer');
+    this.warmupIters = warmupEpochs * nitPerEpoch;
+  }
+
+  /** The value at iteration `i`; a ConfigError naming `param` outside [0, length). */
+  at(i: number, param = 'iteration'): number {
+    if (!Number.isInteger(i) || i < 0 || i >= this.length) {
+      throw new ConfigError(param, i, `must be an integer in [0, ${this.length - 1}] (the schedule's length)`);
+    }
+    const w = this.warmupIters;
+    if (i < w) {
+      // linspace(startWarmupValue, baseValue, w)[i], numpy's arithmetic (see linspace).
+      if (w === 1 || i === w - 1) return w === 1 ? this.startWarmupValue : this.baseValue;
+      const step = (this.baseValue - this.startWarmupValue) / (w - 1);
+      return i * step + this.startWarmupValue;
+    }
+    const n = this.length - w;
+    const k = i - w;
+    return this.finalValue + 0.5 * (this.baseValue - this.finalValue) * (1 + Math.cos((Math.PI * k) / n));
+  }
 }
 
 /** Reads `schedule[index]`, throwing a ConfigError naming `param` when out of range. */

@@ -13,7 +13,7 @@ import {
 import { createBackbone, type Backbone } from '@dino-ts/backbones';
 import { DinoHead } from '@dino-ts/head';
 import { resolveTrainerConfig, type DinoTrainerConfig, type ResolvedDinoTrainerConfig, type BackboneRequest } from './config';
-import { cosineScheduler, scheduleAt } from './schedules';
+import { CosineSchedule } from './schedules';
 import { DinoLoss } from './loss';
 import { AdamW } from './adamw';
 import { clipGradients, cancelGradientsLastLayer } from './clip';
@@ -95,10 +95,13 @@ export class DinoTrainer {
   private readonly teacherBackboneTrains: boolean;
   readonly dinoLoss: DinoLoss;
   readonly optimizer: AdamW;
-  /** Per-iteration schedules (reference utils.cosine_scheduler). */
-  readonly lrSchedule: Float64Array;
-  readonly wdSchedule: Float64Array;
-  readonly momentumSchedule: Float64Array;
+  /**
+   * The lr / weight-decay / momentum schedules (reference utils.cosine_scheduler), computed per
+   * iteration: a step reads one value of each, so a run configured for any number of epochs costs
+   * no memory for them. `lrSchedule` and its siblings give the whole arrays on first use.
+   */
+  private readonly schedules: { lr: CosineSchedule; wd: CosineSchedule; momentum: CosineSchedule };
+  private scheduleArrays?: { lr: Float64Array; wd: Float64Array; momentum: Float64Array };
   private readonly rng: Rng;
   private readonly studentParams: Params;
   private readonly teacherParams: Params;
@@ -129,17 +132,54 @@ export class DinoTrainer {
     copyParams(this.teacher.buffers(), this.student.buffers());
     this.teacherBackboneTrains = (teacherBackbone.buffers?.().size ?? 0) > 0;
 
-    this.dinoLoss = new DinoLoss({ ...c.loss, outDim: this.student.head.config.outDim, ncrops: 2 + c.multicrop.localCropsNumber, nepochs: c.epochs });
+    // The teacher temperature is constant after its warm-up, so the loss keeps its per-epoch
+    // schedule only that far and `lossEpoch` maps later epochs onto its last entry: the same
+    // temperatures, without an array as long as the run's epochs. The warm-up's linspace ends one
+    // step short of `teacherTemp` (np.linspace(a, b, W) reaches b only at W > 1; at W = 1 it is
+    // just a), so one constant epoch after it is kept.
+    const tempEpochs = Math.min(c.epochs, c.loss.warmupTeacherTempEpochs + 1);
+    this.dinoLoss = new DinoLoss({ ...c.loss, outDim: this.student.head.config.outDim, ncrops: 2 + c.multicrop.localCropsNumber, nepochs: tempEpochs });
     this.optimizer = new AdamW(this.studentParams);
-    this.lrSchedule = cosineScheduler((optim.lr * c.batchSize) / 256, optim.minLr, c.epochs, c.itersPerEpoch, optim.warmupEpochs);
-    this.wdSchedule = cosineScheduler(optim.weightDecay, optim.weightDecayEnd, c.epochs, c.itersPerEpoch);
-    this.momentumSchedule = cosineScheduler(optim.momentumTeacher, 1, c.epochs, c.itersPerEpoch);
+    this.schedules = {
+      lr: new CosineSchedule((optim.lr * c.batchSize) / 256, optim.minLr, c.epochs, c.itersPerEpoch, optim.warmupEpochs),
+      wd: new CosineSchedule(optim.weightDecay, optim.weightDecayEnd, c.epochs, c.itersPerEpoch),
+      momentum: new CosineSchedule(optim.momentumTeacher, 1, c.epochs, c.itersPerEpoch),
+    };
     this.rng = c.rng ?? new Rng(c.seed).fork();
   }
 
   /** epochs * itersPerEpoch. */
   get totalIterations(): number {
-    return this.lrSchedule.length;
+    return this.schedules.lr.length;
+  }
+
+  /** The learning rate of every iteration (computed on first use: epochs * itersPerEpoch values). */
+  get lrSchedule(): Float64Array {
+    return this.allSchedules().lr;
+  }
+
+  /** The weight decay of every iteration (computed on first use). */
+  get wdSchedule(): Float64Array {
+    return this.allSchedules().wd;
+  }
+
+  /** The teacher momentum of every iteration (computed on first use). */
+  get momentumSchedule(): Float64Array {
+    return this.allSchedules().momentum;
+  }
+
+  private allSchedules(): { lr: Float64Array; wd: Float64Array; momentum: Float64Array } {
+    const whole = (s: CosineSchedule) => Float64Array.from({ length: s.length }, (_, i) => s.at(i));
+    this.scheduleArrays ??= { lr: whole(this.schedules.lr), wd: whole(this.schedules.wd), momentum: whole(this.schedules.momentum) };
+    return this.scheduleArrays;
+  }
+
+  /** The loss's epoch for the run's `epoch` (checked against the run's length; see the constructor). */
+  private lossEpoch(epoch: number): number {
+    if (!Number.isInteger(epoch) || epoch < 0 || epoch >= this.config.epochs) {
+      throw new ConfigError('epoch', epoch, `must be an integer in [0, ${this.config.epochs - 1}] (the schedule's length)`);
+    }
+    return Math.min(epoch, this.dinoLoss.teacherTempSchedule.length - 1);
   }
 
   /** Number of crops a step takes: 2 global + localCropsNumber. */
@@ -160,10 +200,10 @@ export class DinoTrainer {
    */
   async step(crops: tf.Tensor4D[], iteration: number, epoch = Math.floor(iteration / this.config.itersPerEpoch)): Promise<DinoStepMetrics> {
     this.checkCrops(crops);
-    const lr = scheduleAt(this.lrSchedule, iteration, 'iteration');
-    const wd = scheduleAt(this.wdSchedule, iteration, 'iteration');
-    const momentum = scheduleAt(this.momentumSchedule, iteration, 'iteration');
-    const teacherTemp = this.dinoLoss.teacherTemp(epoch);
+    const lr = this.schedules.lr.at(iteration);
+    const wd = this.schedules.wd.at(iteration);
+    const momentum = this.schedules.momentum.at(iteration);
+    const teacherTemp = this.dinoLoss.teacherTemp(this.lossEpoch(epoch));
 
     // Things a failed step must put back: BatchNorm running stats and the drop-path generator.
     const rngState = this.rng.getState();
@@ -227,6 +267,7 @@ export class DinoTrainer {
    */
   private forwardBackward(crops: tf.Tensor4D[], epoch: number) {
     const nTerms = this.dinoLoss.nLossTerms;
+    const lossEpoch = this.lossEpoch(epoch);
     const teacherOut = tf.tidy(() =>
       // The reference keeps its teacher in train mode: no drop path (rate 0), but BatchNorm
       // (a convnet backbone's, a BatchNorm head's over all rows) normalises with batch statistics
@@ -238,8 +279,8 @@ export class DinoTrainer {
         maxImagesPerPass: this.config.microBatch,
       }),
     );
-    const targets = this.dinoLoss.teacherTargets(teacherOut, epoch);
-    const entropy = this.dinoLoss.teacherEntropy(teacherOut, epoch);
+    const targets = this.dinoLoss.teacherTargets(teacherOut, lossEpoch);
+    const entropy = this.dinoLoss.teacherEntropy(teacherOut, lossEpoch);
     const grads: Grads = new Map();
     let lossSum: tf.Scalar = tf.scalar(0);
     const b = crops[0].shape[0];

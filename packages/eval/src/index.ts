@@ -31,6 +31,16 @@ export {
   type IndexedSourceOptions,
 } from './image-source';
 
+// Any picture in: the reference's evaluation transform on RGBA / RGB pixels (ImageData, decoders).
+export {
+  evalTransform,
+  EVAL_TRANSFORM_DEFAULTS,
+  RESIZE_MODES,
+  type ResizeMode,
+  type PixelImage,
+  type EvalTransformOptions,
+} from './eval-transform';
+
 // Frozen features: a batch's feature vector (eval_knn / eval_linear layout) and whole-set extraction.
 export { backboneFeatures, featureDim, type FeatureMatrix, type FeatureOptions } from './features';
 export { extractFeatures, type ExtractOptions, type ExtractedFeatures } from './extract-features';
