@@ -14,8 +14,10 @@ import { DINO_TS_VERSION } from './versions';
 
 function configFrom(opts: Record<string, unknown>): { config: TrainConfig; given: Record<string, unknown> } {
   const layers: Record<string, unknown>[] = [];
-  // The embedded shapes preset is the default: a run that works anywhere without downloads.
-  layers.push(PRESETS[(opts.preset as string | undefined) ?? DEFAULT_PRESET].values);
+  // The embedded shapes preset is the default: a run that works anywhere without downloads. A
+  // reference checkpoint's settings (--resume-from) replace it unless a preset is asked for.
+  if (opts.preset || !opts.referenceSettings) layers.push(PRESETS[(opts.preset as string | undefined) ?? DEFAULT_PRESET].values);
+  if (opts.referenceSettings) layers.push(opts.referenceSettings as Record<string, unknown>);
   if (opts.config) layers.push(readConfigFile(opts.config as string));
   layers.push(flagValues(opts));
   // What the user asked for explicitly (the default preset is not asked for): --resume refuses
@@ -41,14 +43,24 @@ export function buildProgram(): Command {
     .description('train a DINO model; writes checkpoint.safetensors, metrics.jsonl, report.html and PNGs into --out')
     .option('--resume', 'continue the run saved in --out (its own settings; --backend, --time-limit, --max-iterations may change)')
     .option('--overwrite', 'start a new run in an --out that already holds one, replacing its checkpoint, metrics and report')
+    .option('--resume-from <file>', "continue a run of the reference's main_dino.py from its checkpoint.pth: its settings and networks, at its epoch (give the data and anything else to change as flags)")
     .exitOverride();
   addPresetAndConfigFlags(train);
   addSettingFlags(train);
   train.action(async (opts) => {
+    let from: { bytes: Uint8Array; source: string } | undefined;
+    if (opts.resumeFrom) {
+      // The reference run's settings take the preset's place: flags and a config file still win.
+      const { readReferenceRun } = await import('./reference-resume');
+      const ref = readReferenceRun(opts.resumeFrom, { numHeads: opts.numHeads });
+      process.stderr.write(`${ref.summary}\n`);
+      from = { bytes: ref.bytes, source: ref.source };
+      opts = { ...opts, referenceSettings: ref.settings };
+    }
     const { config, given } = configFrom(opts);
     const backend = await backendFor(config.backend);
     const { runTrain } = await import('./train');
-    const r = await runTrain({ config, backend, resume: Boolean(opts.resume), overwrite: Boolean(opts.overwrite), given });
+    const r = await runTrain({ config, backend, resume: Boolean(opts.resume), overwrite: Boolean(opts.overwrite), given, from });
     process.exitCode = r.exitCode;
   });
   program.addCommand(train);

@@ -6,7 +6,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, DataError, ShapeError } from '@dino-ts/core';
 import { join } from 'node:path';
-import { DinoTrainer, NonFiniteLossError, collapseSign, describeCollapse, type DinoStepMetrics } from '@dino-ts/dino';
+import { DinoTrainer, NonFiniteLossError, collapseSign, describeCollapse, paramGroups, type DinoStepMetrics } from '@dino-ts/dino';
+import { IMAGENET_MEAN, IMAGENET_STD } from '@dino-ts/augment';
+import { readReferenceCheckpoint } from '@dino-ts/weights';
 import { DataLoader } from '@dino-ts/data';
 import { kebab, MAX_TOTAL_ITERATIONS, type TrainConfig } from './config';
 import { checkDataSource, openDatasets, type OpenedData } from './datasets';
@@ -45,6 +47,8 @@ export interface TrainOptions {
    * time limit, iterations, report) is refused rather than silently ignored.
    */
   given?: Record<string, unknown>;
+  /** Start from main_dino.py's checkpoint (`--resume-from`): its training state and epoch. */
+  from?: { bytes: Uint8Array; source: string };
   log?: (line: string) => void;
 }
 
@@ -54,6 +58,9 @@ const RESUME_MAY_CHANGE = new Set(['backend', 'out', 'timeLimit', 'maxIterations
 export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const out = opts.config.out;
+  if (opts.resume && opts.from) {
+    throw new ConfigFileError('--resume and --resume-from contradict each other: --resume continues the dino-ts run in --out, --resume-from starts one from a reference checkpoint; pass one of them.');
+  }
   if (opts.resume && opts.overwrite) {
     throw new ConfigFileError('--resume and --overwrite contradict each other: --resume continues the run in --out, --overwrite replaces it; pass one of them.');
   }
@@ -113,6 +120,11 @@ async function trainOwned(opts: TrainOptions, log: (line: string) => void): Prom
       throw new DataError(`${out}: the checkpoint normalises ${resumed.run.mean.length} channel(s) but the data has ${data.channels}; it is not this run's data`, out);
     }
   }
+  if (opts.from && data.channels === 3) {
+    // The reference normalises with ImageNet's statistics whatever the data; its weights expect them.
+    data.mean = [...IMAGENET_MEAN];
+    data.std = [...IMAGENET_STD];
+  }
   const itersPerEpoch = Math.floor(data.train.length / c.batchSize);
   if (itersPerEpoch < 1) {
     throw new ConfigError('--batch-size', c.batchSize, `is larger than the training set (${data.train.length} images): lower it or use more data`);
@@ -146,6 +158,22 @@ async function trainOwned(opts: TrainOptions, log: (line: string) => void): Prom
     it = resumed.run.iteration;
     trainSeconds = resumed.run.trainSeconds;
     imagesSeen = resumed.run.imagesSeen;
+  }
+  if (opts.from) {
+    // The reference numbers AdamW's parameters through its two groups; the student's own groups
+    // (the same rule) name them.
+    const ckpt = readReferenceCheckpoint(opts.from.bytes, paramGroups(trainer.student.params()), opts.from.source);
+    try {
+      trainer.loadState({ tensors: ckpt.tensors, metadata: {} });
+    } catch (e) {
+      if (!(e instanceof ShapeError || e instanceof ConfigError)) throw e;
+      throw new DataError(`${opts.from.source}: its training state does not fit the networks of these settings (${e.message.replace(/\.$/, '')})`, opts.from.source);
+    }
+    it = ckpt.epoch * itersPerEpoch;
+    if (it >= total) {
+      throw new ConfigError('--epochs', c.epochs, `must be more than the checkpoint's ${ckpt.epoch} completed epochs to continue it`);
+    }
+    log(`Continuing main_dino.py's run from ${opts.from.source} at epoch ${ckpt.epoch} (iteration ${it}).`);
   }
   // Everything is checked: only now is anything in the directory replaced.
   if (!resumed && opts.overwrite) {

@@ -62,7 +62,7 @@ export function readWeightsFile(path: string, opts: { key?: string; numHeads?: n
 /** The model of a weights file, and a line saying what was read. */
 export function loadModel(path: string, opts: { key?: string; numHeads?: number }): { vit: VisionTransformer; summary: string } {
   const file = readWeightsFile(path, opts);
-  if (!file.arch) throw new DataError(`${path}: ${file.archError ?? 'not a Vision Transformer'}`, path);
+  if (!file.arch) throw new DataError(`${file.archError ?? `${path}: not a Vision Transformer`} (--num-heads N)`, path);
   const vit = loadVisionTransformer(file, { source: path, numHeads: opts.numHeads });
   const a = file.arch;
   const summary = `${basename(path)}: ${file.format}, ${file.naming} names${file.key ? ` (${file.key})` : ''}; ViT ${a.embedDim} wide, ${a.depth} blocks, ${vit.numHeads} heads, patch ${a.patchSize}, ${a.imgSize} px, ${a.inChans} channels`;
@@ -240,8 +240,16 @@ export async function runConvert(o: ConvertOptions): Promise<number> {
   if (o.names !== 'reference' && o.names !== 'huggingface') throw new ConfigError('--names', o.names, 'must be reference or huggingface');
   checkOutputFile(o.output, { flag: 'OUT' });
   const file = readWeightsFile(o.input, o);
+  // A ViT's tensors are checked by building it (missing, extra or misshapen tensors are refused):
+  // a converted file must load where it goes.
   let vit: VisionTransformer | null = null;
-  if (format === 'onnx') vit = loadModel(o.input, o).vit;
+  if (format === 'onnx' || 'cls_token' in file.backbone) {
+    vit = loadModel(o.input, o).vit;
+    if (format !== 'onnx') {
+      vit.dispose();
+      vit = null;
+    }
+  }
   try {
     const meta: Record<string, string> = { source: basename(o.input), ...(file.arch ? { arch: JSON.stringify(file.arch) } : {}) };
     const what = await writeBackbone(o.output, format, file.backbone, vit, meta, o.names);
