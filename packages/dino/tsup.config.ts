@@ -1,3 +1,4 @@
 import { libraryConfig } from '../../tsup.shared';
 
-export default libraryConfig();
+// `testing` holds the reference-fixture trainers the parity tests of this and other packages use.
+export default libraryConfig({ entry: ['src/index.ts', 'src/testing.ts'] });

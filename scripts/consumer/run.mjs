@@ -167,6 +167,10 @@ if (wanted('node')) {
 // ---- types: strict tsc for every resolution mode -------------------------------------------------
 if (wanted('types')) {
   cpSync(join(HERE, 'types'), join(app, 'types'), { recursive: true });
+  // One consumer file, compiled as an ES module (.mts) and as CommonJS (.cts) under node16 and
+  // nodenext, and as a bundler's module (.ts).
+  const consumer = readFileSync(join(app, 'types', 'consumer.ts'), 'utf8');
+  for (const ext of ['mts', 'cts']) writeFileSync(join(app, 'types', `consumer.${ext}`), consumer);
   for (const config of readdirSync(join(app, 'types')).filter((f) => f.startsWith('tsconfig.'))) {
     const r = sh(join(BIN, 'tsc'), ['-p', join('types', config)], { cwd: app });
     check('types', r.code === 0, r.code === 0 ? `tsc ${config}` : `tsc ${config}:\n${tail(r.out)}`);

@@ -54,8 +54,11 @@ export interface DecodedSafetensors {
 /** Bytes per element of every dtype in a file. */
 const BYTES: Record<FileDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
 
-/** The typed array each in-memory dtype must come in (checked by tag so other realms pass too). */
-const ARRAY_TYPE: Record<SafeDtype, string> = {
+/**
+ * The typed array each in-memory dtype must come in, by its Symbol.toStringTag (checked by tag so
+ * arrays from other realms pass too). Shared with writers of other formats (@dino-ts/weights).
+ */
+export const DTYPE_ARRAY_TAG: Readonly<Record<SafeDtype, string>> = {
   F32: 'Float32Array',
   F64: 'Float64Array',
   I8: 'Int8Array',
@@ -163,15 +166,15 @@ function checkStoredFloat(param: string, v: unknown): void {
 
 /** Rejects arrays whose bytes would not mean what the header says (written files must load). */
 function checkArray(name: string, t: NamedArray): void {
-  if (!Object.prototype.hasOwnProperty.call(ARRAY_TYPE, t.dtype)) {
-    throw new ShapeError(`safetensors: "${name}" has dtype ${String(t.dtype)}; expected one of ${Object.keys(ARRAY_TYPE).join(', ')}`);
+  if (!Object.prototype.hasOwnProperty.call(DTYPE_ARRAY_TAG, t.dtype)) {
+    throw new ShapeError(`safetensors: "${name}" has dtype ${String(t.dtype)}; expected one of ${Object.keys(DTYPE_ARRAY_TAG).join(', ')}`);
   }
   if (!Array.isArray(t.shape) || !t.shape.every(isCount)) {
     throw new ShapeError(`safetensors: "${name}" has shape ${fmt(t.shape)}; expected an array of non-negative integers`);
   }
   const tag = ArrayBuffer.isView(t.data) ? (t.data as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag] : typeof t.data;
-  if (tag !== ARRAY_TYPE[t.dtype]) {
-    throw new ShapeError(`safetensors: "${name}" is ${t.dtype} but its data is a ${tag}; ${t.dtype} needs a ${ARRAY_TYPE[t.dtype]}`);
+  if (tag !== DTYPE_ARRAY_TAG[t.dtype]) {
+    throw new ShapeError(`safetensors: "${name}" is ${t.dtype} but its data is a ${tag}; ${t.dtype} needs a ${DTYPE_ARRAY_TAG[t.dtype]}`);
   }
   const size = t.shape.reduce((a, b) => a * b, 1);
   if (t.data.length !== size) {

@@ -3,34 +3,13 @@ import { it, expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
 import { loadParams, type NamedArray } from '@dino-ts/core';
 import { describeBackends, readFixture, fx, assertClose, assertRelClose } from '@dino-ts/core/testing';
-import { VisionTransformer } from '@dino-ts/backbones';
 import { DinoTrainer } from './trainer';
+import { referenceFixtureTrainer, referenceTrainSettings } from './testing';
 import type { BackwardMode, DinoTrainerConfig } from './config';
 
 const fixtureUrl = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 const gradsFx = readFixture(fixtureUrl('vit_grads.safetensors'));
 const stepsFx = readFixture(fixtureUrl('vit_steps.safetensors'));
-
-/** The trainer of the fixtures: tiny ViT + head, sizes from the fixture metadata. */
-function fixtureTrainer(meta: Record<string, string>, extra: Partial<DinoTrainerConfig>): DinoTrainer {
-  const vit = JSON.parse(meta.vit);
-  const head = JSON.parse(meta.head);
-  return new DinoTrainer({
-    backbone: {
-      factory: ({ dropPathRate, seed }) =>
-        new VisionTransformer({
-          imgSize: vit.img_size[0], patchSize: vit.patch_size, embedDim: vit.embed_dim, depth: vit.depth,
-          numHeads: vit.num_heads, mlpRatio: vit.mlp_ratio, qkvBias: vit.qkv_bias, dropPathRate, seed,
-        }),
-      dropPathRate: 0,
-    },
-    head: { outDim: head.out_dim, hiddenDim: head.hidden_dim, bottleneckDim: head.bottleneck_dim },
-    multicrop: { localCropsNumber: Number(meta.local_crops) },
-    batchSize: Number(meta.batch),
-    itersPerEpoch: 1, epochs: 1,
-    ...extra,
-  });
-}
 
 function subset(tensors: Record<string, NamedArray>, prefix: string): Record<string, NamedArray> {
   const out: Record<string, NamedArray> = {};
@@ -62,7 +41,7 @@ describeBackends('DinoTrainer vs the reference training loop (tiny ViT)', () => 
     it(`gradient of the DINO loss w.r.t. every student parameter (${backward}, microBatch ${microBatch})`, async () => {
       const { tensors, metadata } = gradsFx;
       const loss = JSON.parse(metadata.loss);
-      const trainer = fixtureTrainer(metadata, {
+      const trainer = referenceFixtureTrainer(metadata, {
         backward, microBatch, loss: { warmupTeacherTemp: loss.warmup_teacher_temp, teacherTemp: loss.teacher_temp }, optim: { warmupEpochs: 0 },
       });
       loadInit(trainer, tensors);
@@ -85,14 +64,7 @@ describeBackends('DinoTrainer vs the reference training loop (tiny ViT)', () => 
   it('3 training steps: student, teacher, center and losses', async () => {
     const { tensors, metadata } = stepsFx;
     const t = JSON.parse(metadata.train);
-    const trainer = fixtureTrainer(metadata, {
-      epochs: t.epochs, itersPerEpoch: t.niter_per_ep,
-      optim: {
-        lr: t.lr, minLr: t.min_lr, warmupEpochs: t.warmup_epochs, weightDecay: t.weight_decay, weightDecayEnd: t.weight_decay_end,
-        momentumTeacher: t.momentum_teacher, clipGrad: t.clip_grad, freezeLastLayer: t.freeze_last_layer,
-      },
-      loss: { warmupTeacherTemp: t.warmup_teacher_temp, teacherTemp: t.teacher_temp, warmupTeacherTempEpochs: t.warmup_teacher_temp_epochs },
-    });
+    const trainer = referenceFixtureTrainer(metadata, referenceTrainSettings(t));
     assertClose(trainer.lrSchedule, JSON.parse(metadata.lr_schedule), 1e-15, 'lr schedule');
     assertClose(trainer.wdSchedule, JSON.parse(metadata.wd_schedule), 1e-15, 'wd schedule');
     assertClose(trainer.momentumSchedule, JSON.parse(metadata.momentum_schedule), 1e-15, 'momentum schedule');

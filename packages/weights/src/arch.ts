@@ -4,20 +4,14 @@
  * shapes: the published DINO ViTs (tiny / small / base) all use 64 dimensions per head, so that
  * is the default, and a file's own metadata or the caller can say otherwise.
  */
+import type { ResolvedVitConfig } from '@dino-ts/backbones';
 import { ConfigError, DataError, checkInt, type NamedArray } from '@dino-ts/core';
 
 /** What a ViT's tensors say about it: the `VitConfig` fields that shape its parameters. */
-export interface VitArchitecture {
+export type VitArchitecture = Pick<ResolvedVitConfig, 'patchSize' | 'inChans' | 'embedDim' | 'depth' | 'numHeads' | 'mlpRatio' | 'qkvBias'> & {
   /** The image size the position embedding is built for: a number (square) or [height, width]. */
   imgSize: number | [number, number];
-  patchSize: number;
-  inChans: number;
-  embedDim: number;
-  depth: number;
-  numHeads: number;
-  mlpRatio: number;
-  qkvBias: boolean;
-}
+};
 
 export interface InferVitOptions {
   /** Attention heads (not in the shapes). Default embedDim / 64, as the published DINO ViTs. */

@@ -3,7 +3,7 @@
  * that `torch.load(weights_only=True)` accepts, so a written file never needs the full unpickler.
  * No memo is written: PyTorch's weights-only reader needs none, and storages are shared by key.
  */
-import { ConfigError, float32ToFloat16Array, type FileDtype, type NamedArray } from '@dino-ts/core';
+import { ConfigError, float32ToFloat16Array, type FileDtype, type NamedArray, DTYPE_ARRAY_TAG } from '@dino-ts/core';
 import { STORAGE_OF_DTYPE } from './storage';
 import { PickleTuple, PyFloat, describeValue, isNamedArray, isPlainObject, type PickleKey, type PickleValue } from './values';
 import type { PthFloatDtype } from './pth';
@@ -14,16 +14,6 @@ export interface PickleOutput {
   storages: Array<{ key: string; bytes: Uint8Array }>;
 }
 
-const ARRAY_DTYPE_TAG: Record<string, string> = {
-  F32: 'Float32Array',
-  F64: 'Float64Array',
-  I8: 'Int8Array',
-  U8: 'Uint8Array',
-  I16: 'Int16Array',
-  I32: 'Int32Array',
-  I64: 'BigInt64Array',
-  BOOL: 'Uint8Array',
-};
 
 class Bytes {
   private buf = new Uint8Array(1024);
@@ -225,9 +215,9 @@ function contiguousStrides(shape: number[]): number[] {
 
 function checkArray(a: NamedArray, path: string): void {
   const name = path || 'value';
-  if (!(a.dtype in ARRAY_DTYPE_TAG)) throw new ConfigError(name, a.dtype, `must be one of ${Object.keys(ARRAY_DTYPE_TAG).join(', ')}`);
+  if (!Object.prototype.hasOwnProperty.call(DTYPE_ARRAY_TAG, a.dtype)) throw new ConfigError(name, a.dtype, `must be one of ${Object.keys(DTYPE_ARRAY_TAG).join(', ')}`);
   const tag = (a.data as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag];
-  if (tag !== ARRAY_DTYPE_TAG[a.dtype]) throw new ConfigError(name, `${a.dtype} data in a ${tag}`, `needs a ${ARRAY_DTYPE_TAG[a.dtype]}`);
+  if (tag !== DTYPE_ARRAY_TAG[a.dtype as keyof typeof DTYPE_ARRAY_TAG]) throw new ConfigError(name, `${a.dtype} data in a ${tag}`, `needs a ${DTYPE_ARRAY_TAG[a.dtype as keyof typeof DTYPE_ARRAY_TAG]}`);
   if (!a.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new ConfigError(name, `shape [${a.shape}]`, 'must be non-negative integers');
   const n = a.shape.reduce((x, y) => x * y, 1);
   if (n !== a.data.length) throw new ConfigError(name, `shape [${a.shape}] with ${a.data.length} values`, `needs ${n} values`);

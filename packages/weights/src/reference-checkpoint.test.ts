@@ -9,8 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VisionTransformer } from '@dino-ts/backbones';
-import { DinoTrainer, paramGroups } from '@dino-ts/dino';
+import { paramGroups } from '@dino-ts/dino';
+import { referenceFixtureTrainer, referenceTrainSettings } from '@dino-ts/dino/testing';
 import { assertClose, describeBackends, fx, readFixture, tempDir } from '@dino-ts/core/testing';
 import { readReferenceCheckpoint, writeReferenceCheckpoint } from './reference-checkpoint';
 import { readPth } from './pth';
@@ -21,31 +21,7 @@ const PYTHON = '/usr/bin/python3';
 const SCRIPT = fileURLToPath(new URL('../../../scripts/fixtures/make_resume.py', import.meta.url));
 
 /** The fixture's trainer: make_dino.py's tiny ViT and head, make_resume.py's schedules. */
-function fixtureTrainer(meta: Record<string, string>): DinoTrainer {
-  const vit = JSON.parse(meta.vit);
-  const head = JSON.parse(meta.head);
-  const t = JSON.parse(meta.train);
-  return new DinoTrainer({
-    backbone: {
-      factory: ({ dropPathRate, seed }) =>
-        new VisionTransformer({
-          imgSize: vit.img_size[0], patchSize: vit.patch_size, embedDim: vit.embed_dim, depth: vit.depth,
-          numHeads: vit.num_heads, mlpRatio: vit.mlp_ratio, qkvBias: vit.qkv_bias, dropPathRate, seed,
-        }),
-      dropPathRate: 0,
-    },
-    head: { outDim: head.out_dim, hiddenDim: head.hidden_dim, bottleneckDim: head.bottleneck_dim },
-    multicrop: { localCropsNumber: Number(meta.local_crops) },
-    batchSize: Number(meta.batch),
-    epochs: t.epochs,
-    itersPerEpoch: t.niter_per_ep,
-    optim: {
-      lr: t.lr, minLr: t.min_lr, warmupEpochs: t.warmup_epochs, weightDecay: t.weight_decay, weightDecayEnd: t.weight_decay_end,
-      momentumTeacher: t.momentum_teacher, clipGrad: t.clip_grad, freezeLastLayer: t.freeze_last_layer,
-    },
-    loss: { warmupTeacherTemp: t.warmup_teacher_temp, teacherTemp: t.teacher_temp, warmupTeacherTempEpochs: t.warmup_teacher_temp_epochs },
-  });
-}
+const fixtureTrainer = (meta: Record<string, string>) => referenceFixtureTrainer(meta, referenceTrainSettings(JSON.parse(meta.train)));
 
 function crops(tensors: Record<string, ReturnType<typeof readFixture>['tensors'][string]>, it: number, n: number): tf.Tensor4D[] {
   return Array.from({ length: n }, (_, i) => {
