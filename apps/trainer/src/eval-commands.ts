@@ -15,6 +15,7 @@ import { frozenFeatures, knnEval, linearEval, jaccardEval, videoEval, attentionG
 import { PRESETS, resolveConfig } from './config';
 import { versions } from './versions';
 import { writeFileAtomic } from './atomic';
+import { backboneMetadata } from './trainer-config';
 import { checkOutputFile } from './run-dir';
 import { writeSafetensorsFile } from './safetensors-file';
 import { checkBackboneTensors } from './weights-check';
@@ -103,7 +104,7 @@ export async function runExport(o: { dir: string; to: string; student: boolean; 
   await checkBackboneTensors(run, backbone, `${who} backbone`, join(o.dir, 'checkpoint.safetensors'));
   const tensors: Record<string, NamedArray> = { ...backbone };
   if (o.withHead) for (const [k, v] of Object.entries(part(state.tensors, `${who}.head.`))) tensors[`head.${k}`] = v;
-  writeSafetensorsFile(o.to, tensors, { arch: run.config.arch, patch_size: String(run.config.patchSize), source: `${who} of dino-ts run at iteration ${run.iteration}` });
+  writeSafetensorsFile(o.to, tensors, { ...backboneMetadata(run.config), source: `${who} of dino-ts run at iteration ${run.iteration}` });
   process.stdout.write(`Wrote the ${who} ${o.withHead ? 'backbone and head' : 'backbone'} (${Object.keys(tensors).length} tensors, reference names) to ${o.to}\n`);
   return 0;
 }

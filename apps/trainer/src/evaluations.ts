@@ -123,6 +123,37 @@ export async function attentionGalleryPng(backbone: Backbone, d: OpenedData, n =
   }
 }
 
+/**
+ * For `n` held-out images: the image, then the first three principal components of the patch
+ * features of each network as RGB (per image; the trained teacher's, then the random init's):
+ * where, without labels, the object separates from the background.
+ */
+export async function pcaGalleryPng(networks: Backbone[], d: OpenedData, n = 8, scale = 4): Promise<Buffer> {
+  const count = Math.min(n, d.test.length);
+  const b = await d.test.getBatch(Array.from({ length: count }, (_, i) => i));
+  const H = d.imageSize, C = d.channels, per = H * H * C;
+  const rgb = (p: ev.RgbaImage): ev.RgbImage => {
+    const data = new Uint8Array(p.width * p.height * 3);
+    for (let i = 0; i < p.width * p.height; i++) data.set(p.data.subarray(i * 4, i * 4 + 3), i * 3);
+    return { data, width: p.width, height: p.height };
+  };
+  const tiles: ev.RgbImage[] = [];
+  for (let i = 0; i < count; i++) {
+    const pixels = b.images.subarray(i * per, (i + 1) * per);
+    tiles.push(ev.enlarge(ev.toRgbImage(pixels, H, H, C, { mean: [0], std: [1] }), scale));
+    const x = tf.tidy(() => tf.div(tf.sub(tf.tensor4d(pixels, [1, H, H, C]), tf.tensor1d(d.mean)), tf.tensor1d(d.std)) as tf.Tensor4D);
+    try {
+      for (const net of networks) {
+        const { picture } = await ev.patchFeaturePca(net, x);
+        tiles.push(ev.enlarge(rgb(picture), Math.max(1, Math.round((H * scale) / picture.width))));
+      }
+    } finally {
+      x.dispose();
+    }
+  }
+  return Buffer.from(await encodePng(ev.imageGrid(tiles, { cols: 1 + networks.length, padding: 3 })));
+}
+
 /** For `n` held-out queries: the query, then its top neighbours in the bank (green border: same class). */
 export async function neighboursPng(
   d: OpenedData,

@@ -10,7 +10,7 @@ import type { ComparisonRow, MetricRow, ReportInput } from './report';
 import { writeReport } from './report';
 import { backboneFor } from './model';
 import { hasSelfAttention } from '@dino-ts/eval';
-import { frozenFeatures, knnEval, linearEval, jaccardEval, videoEval, attentionGalleryPng, neighboursPng } from './evaluations';
+import { frozenFeatures, knnEval, linearEval, jaccardEval, videoEval, attentionGalleryPng, neighboursPng, pcaGalleryPng } from './evaluations';
 import { versions } from './versions';
 import { writeFileAtomic } from './atomic';
 import { join } from 'node:path';
@@ -69,6 +69,7 @@ export async function finalEvaluation(input: FinalEvalInput): Promise<string> {
       pictures.push(
         { name: 'Attention of the trained teacher', file: 'attention.png', caption: 'per row: input, head-mean attention, each head; then the 60%-mass masks (head mean, each head)', png: await attentionGalleryPng(teacher, data) },
         { name: 'Attention of the random-init network', file: 'attention-random.png', caption: 'the same images through the untrained network of the same architecture', png: await attentionGalleryPng(random, data) },
+        { name: 'Principal components of the patch features', file: 'pca.png', caption: "per row: input, then its patch features' first three principal components as RGB, trained teacher then random init", png: await pcaGalleryPng([teacher, random], data) },
       );
     }
     pictures.push(

@@ -3,7 +3,7 @@
  * `eval` / `export` / `embed` (which rebuild the run's networks from its checkpoint). The groups
  * pass through as they are; only the backbone's options depend on the data.
  */
-import { RESNET_PRESETS } from '@dino-ts/backbones';
+import { RESNET_PRESETS, VIT_PRESETS } from '@dino-ts/backbones';
 import type { DinoTrainerConfig } from '@dino-ts/dino';
 import { nest, type NestedConfig, type TrainConfig } from './config';
 
@@ -38,5 +38,20 @@ export function trainerConfig(c: TrainConfig, d: { channels: number; imageSize: 
     loss: n.loss,
     optim: n.optim,
     multicrop: n.multicrop,
+  };
+}
+
+/**
+ * Metadata an exported backbone carries so a reader rebuilds it without guessing: the arch, the
+ * patch size, and the heads (not in the tensors' shapes) as `config` JSON, the form
+ * @dino-ts/weights reads.
+ */
+export function backboneMetadata(c: TrainConfig): Record<string, string> {
+  const preset = VIT_PRESETS[c.arch as keyof typeof VIT_PRESETS];
+  const numHeads = preset ? preset.numHeads : c.arch === 'vit' ? c.numHeads : undefined;
+  return {
+    arch: c.arch,
+    patch_size: String(c.patchSize),
+    config: JSON.stringify({ backbone: { arch: c.arch, options: { patchSize: c.patchSize, ...(numHeads ? { numHeads } : {}) } } }),
   };
 }

@@ -20,7 +20,7 @@ import { loadVisionTransformer, readWeights, toHuggingFaceNames, writePth, write
 import { writeFileAtomic } from './atomic';
 import { checkOutputFile, prepareOutputDir } from './run-dir';
 import { readCheckpoint } from './checkpoint';
-import { trainerConfig } from './trainer-config';
+import { backboneMetadata, trainerConfig } from './trainer-config';
 import { loadTeacher } from './model';
 
 /** Picture files a folder may hold (what sharp decodes). */
@@ -286,7 +286,7 @@ export async function runExportFormat(o: ExportFormatOptions): Promise<number> {
   try {
     if (!(teacher.backbone instanceof VisionTransformer) && o.format === 'onnx') throw new ConfigError('--format', 'onnx', 'exports Vision Transformers; this run trained a convnet');
     const tensors = await paramsToArrays(teacher.backbone.params());
-    const meta = { arch: teacher.run.config.arch, source: `${o.student ? 'student' : 'teacher'} of dino-ts run at iteration ${teacher.run.iteration}` };
+    const meta = { ...backboneMetadata(teacher.run.config), source: `${o.student ? 'student' : 'teacher'} of dino-ts run at iteration ${teacher.run.iteration}` };
     const what = await writeBackbone(o.to, o.format, tensors, teacher.backbone instanceof VisionTransformer ? teacher.backbone : null, meta, o.names);
     process.stdout.write(`Wrote the ${o.student ? 'student' : 'teacher'} backbone to ${o.to} (${o.format}: ${what})\n`);
   } finally {

@@ -31,6 +31,17 @@ export {
   type IndexedSourceOptions,
 } from './image-source';
 
+// Patch features' principal components, and the first three as an RGB picture.
+export {
+  principalComponents,
+  pcaRgb,
+  patchFeaturePca,
+  PCA_DEFAULTS,
+  type PcaOptions,
+  type PcaResult,
+  type PcaRgbOptions,
+} from './pca';
+
 // Any picture in: the reference's evaluation transform on RGBA / RGB pixels (ImageData, decoders).
 export {
   evalTransform,
