@@ -4,7 +4,7 @@
  * attention gallery, nearest-neighbour examples, the config, the backend and the timing. The same
  * pictures are also written beside it as PNG files.
  */
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { lineChartSvg, svgToPng, type Series } from './charts';
 import { writeFileAtomic } from './atomic';
@@ -108,12 +108,12 @@ export async function writeReport(dir: string, input: ReportInput): Promise<stri
   const chartHtml: string[] = [];
   for (const [file, svg] of charts) {
     const png = await svgToPng(svg);
-    writeFileSync(join(dir, file), png);
+    writeFileAtomic(join(dir, file), png);
     chartHtml.push(`<figure>${svg}</figure>`);
   }
   const pics: string[] = [];
   for (const p of input.pictures) {
-    writeFileSync(join(dir, p.file), p.png);
+    writeFileAtomic(join(dir, p.file), p.png);
     pics.push(
       `<figure><img alt="${esc(p.name)}" src="data:image/png;base64,${p.png.toString('base64')}"><figcaption><b>${esc(p.name)}</b> — ${esc(p.caption)}</figcaption></figure>`,
     );
