@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, ShapeError, checkInt, resolveSettings, setting, variable, type NamedArray, type SettingsInput } from '@dino-ts/core';
-import { linspace, scheduleAt } from './schedules';
+import { linspace } from './schedules';
 
 /**
  * The loss's settings (reference DINOLoss and main_dino.py's arguments): the teacher's
@@ -75,7 +75,12 @@ export class DinoLoss {
   readonly ncrops: number;
   readonly studentTemp: number;
   readonly centerMomentum: number;
-  /** tau_t per epoch. */
+  /** Epochs of the run: `teacherTemp` answers for epochs 0 .. nepochs - 1. */
+  readonly nepochs: number;
+  /**
+   * tau_t per epoch through the warm-up and one constant epoch after it (at most nepochs
+   * entries): every later epoch has the last value, so a run of any length keeps a short array.
+   */
   readonly teacherTempSchedule: Float64Array;
   /** c, [1, K]. */
   readonly center: tf.Variable;
@@ -87,7 +92,10 @@ export class DinoLoss {
     checkInt('ncrops', ncrops, 2);
     checkInt('nepochs', nepochs, 1);
     const c = resolveSettings(DINO_LOSS_SETTINGS, settings);
-    this.teacherTempSchedule = teacherTempSchedule(c.warmupTeacherTemp, c.teacherTemp, c.warmupTeacherTempEpochs, nepochs);
+    // The warm-up's linspace ends one step short of teacherTemp (np.linspace(a, b, W) reaches b
+    // only for W > 1), so one constant epoch is kept after it.
+    this.teacherTempSchedule = teacherTempSchedule(c.warmupTeacherTemp, c.teacherTemp, c.warmupTeacherTempEpochs, Math.min(nepochs, c.warmupTeacherTempEpochs + 1));
+    this.nepochs = nepochs;
     this.outDim = outDim;
     this.ncrops = ncrops;
     this.studentTemp = c.studentTemp;
@@ -102,7 +110,10 @@ export class DinoLoss {
 
   /** tau_t at `epoch`. */
   teacherTemp(epoch: number): number {
-    return scheduleAt(this.teacherTempSchedule, epoch, 'epoch');
+    if (!Number.isInteger(epoch) || epoch < 0 || epoch >= this.nepochs) {
+      throw new ConfigError('epoch', epoch, `must be an integer in [0, ${this.nepochs - 1}] (the schedule's length)`);
+    }
+    return this.teacherTempSchedule[Math.min(epoch, this.teacherTempSchedule.length - 1)];
   }
 
   /**

@@ -132,13 +132,7 @@ export class DinoTrainer {
     copyParams(this.teacher.buffers(), this.student.buffers());
     this.teacherBackboneTrains = (teacherBackbone.buffers?.().size ?? 0) > 0;
 
-    // The teacher temperature is constant after its warm-up, so the loss keeps its per-epoch
-    // schedule only that far and `lossEpoch` maps later epochs onto its last entry: the same
-    // temperatures, without an array as long as the run's epochs. The warm-up's linspace ends one
-    // step short of `teacherTemp` (np.linspace(a, b, W) reaches b only at W > 1; at W = 1 it is
-    // just a), so one constant epoch after it is kept.
-    const tempEpochs = Math.min(c.epochs, c.loss.warmupTeacherTempEpochs + 1);
-    this.dinoLoss = new DinoLoss({ ...c.loss, outDim: this.student.head.config.outDim, ncrops: 2 + c.multicrop.localCropsNumber, nepochs: tempEpochs });
+    this.dinoLoss = new DinoLoss({ ...c.loss, outDim: this.student.head.config.outDim, ncrops: 2 + c.multicrop.localCropsNumber, nepochs: c.epochs });
     this.optimizer = new AdamW(this.studentParams);
     this.schedules = {
       lr: new CosineSchedule((optim.lr * c.batchSize) / 256, optim.minLr, c.epochs, c.itersPerEpoch, optim.warmupEpochs),
@@ -174,13 +168,6 @@ export class DinoTrainer {
     return this.scheduleArrays;
   }
 
-  /** The loss's epoch for the run's `epoch` (checked against the run's length; see the constructor). */
-  private lossEpoch(epoch: number): number {
-    if (!Number.isInteger(epoch) || epoch < 0 || epoch >= this.config.epochs) {
-      throw new ConfigError('epoch', epoch, `must be an integer in [0, ${this.config.epochs - 1}] (the schedule's length)`);
-    }
-    return Math.min(epoch, this.dinoLoss.teacherTempSchedule.length - 1);
-  }
 
   /** Number of crops a step takes: 2 global + localCropsNumber. */
   get ncrops(): number {
@@ -203,7 +190,7 @@ export class DinoTrainer {
     const lr = this.schedules.lr.at(iteration);
     const wd = this.schedules.wd.at(iteration);
     const momentum = this.schedules.momentum.at(iteration);
-    const teacherTemp = this.dinoLoss.teacherTemp(this.lossEpoch(epoch));
+    const teacherTemp = this.dinoLoss.teacherTemp(epoch);
 
     // Things a failed step must put back: BatchNorm running stats and the drop-path generator.
     const rngState = this.rng.getState();
@@ -267,7 +254,6 @@ export class DinoTrainer {
    */
   private forwardBackward(crops: tf.Tensor4D[], epoch: number) {
     const nTerms = this.dinoLoss.nLossTerms;
-    const lossEpoch = this.lossEpoch(epoch);
     const teacherOut = tf.tidy(() =>
       // The reference keeps its teacher in train mode: no drop path (rate 0), but BatchNorm
       // (a convnet backbone's, a BatchNorm head's over all rows) normalises with batch statistics
@@ -279,8 +265,8 @@ export class DinoTrainer {
         maxImagesPerPass: this.config.microBatch,
       }),
     );
-    const targets = this.dinoLoss.teacherTargets(teacherOut, lossEpoch);
-    const entropy = this.dinoLoss.teacherEntropy(teacherOut, lossEpoch);
+    const targets = this.dinoLoss.teacherTargets(teacherOut, epoch);
+    const entropy = this.dinoLoss.teacherEntropy(teacherOut, epoch);
     const grads: Grads = new Map();
     let lossSum: tf.Scalar = tf.scalar(0);
     const b = crops[0].shape[0];
