@@ -11,7 +11,7 @@ for (const dir of ['packages', 'apps']) {
     const src = resolve(dir, name, 'src');
     if (existsSync(resolve(src, 'index.ts'))) {
       alias[`@dino-ts/${name}/testing`] = resolve(src, 'testing.ts');
-      if (existsSync(resolve(src, 'node.ts'))) alias[`@dino-ts/${name}/node`] = resolve(src, 'node.ts');
+      if (existsSync(resolve(src, 'node', 'index.ts'))) alias[`@dino-ts/${name}/node`] = resolve(src, 'node', 'index.ts');
       alias[`@dino-ts/${name}`] = resolve(src, 'index.ts');
     }
   }

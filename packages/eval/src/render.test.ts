@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ShapeError } from '@dino-ts/core';
 import { describeBackends, tempDir } from '@dino-ts/core/testing';
 import { colormap } from './colormap';
-import { encodePng, saveAttentionVisualization } from './node';
+import { encodePng, saveAttentionVisualization } from './node/index';
 import { enlarge, heatmapImage, imageGrid, maskLayer, maskOverlay, toImageData, toRgbImage } from './render';
 import { attentionGallery, attentionImageData, visualizeAttention } from './visualize';
 import { createTinyBackbone } from './testing';

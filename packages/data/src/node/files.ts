@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { gunzip } from 'node:zlib';
 import { promisify } from 'node:util';
-import { DataError } from './errors';
+import { DataError } from '../errors';
 
 const gunzipAsync = promisify(gunzip);
 

@@ -11,8 +11,8 @@ import { gzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '@dino-ts/core/testing';
-import { DataError } from './index';
-import { ImageFolderDataset, openDatasetSplits, readIdx } from './node';
+import { DataError } from '../index';
+import { ImageFolderDataset, openDatasetSplits, readIdx } from './index';
 import { IDX_MAX_BYTES } from './read-idx';
 
 function idx(magic: number, dims: number[], data: Uint8Array): Buffer {

@@ -10,9 +10,9 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { DataError } from './errors';
+import { DataError } from '../errors';
 import { regularFileSize } from './files';
-import { parseIdx, parseIdxHeader, type IdxArray, type IdxHeader } from './parse-idx';
+import { parseIdx, parseIdxHeader, type IdxArray, type IdxHeader } from '../parse-idx';
 
 /**
  * Largest IDX file read (header and data), by default: 2 GiB, forty times Fashion-MNIST's

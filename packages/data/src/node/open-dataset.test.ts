@@ -4,8 +4,8 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '@dino-ts/core';
 import { tempDir } from '@dino-ts/core/testing';
-import { ShapesDataset, randomIndices, randomSubset, subset, type Dataset } from './index';
-import { FASHION_MNIST_DIR, loadFashionMnist, openDataset, openDatasetSplits } from './node';
+import { ShapesDataset, randomIndices, randomSubset, subset, type Dataset } from '../index';
+import { FASHION_MNIST_DIR, loadFashionMnist, openDataset, openDatasetSplits } from './index';
 
 const haveFashionMnist = existsSync(join(FASHION_MNIST_DIR, 'train-images-idx3-ubyte.gz'));
 

@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkChoice } from '@dino-ts/core';
-import { ArrayDataset } from './array-dataset';
-import { DataError } from './errors';
+import { ArrayDataset } from '../array-dataset';
+import { DataError } from '../errors';
 import { allInOrder, isDirectory, regularFileSize } from './files';
 
 /** Bytes of one CIFAR image: 32 x 32 x 3, stored channel by channel (all R, all G, all B). */
@@ -132,7 +132,7 @@ function decodeRecords(
  * `batches.meta.txt`): 32 x 32 RGB, 10 classes.
  *
  * @example
- * const train = await loadCifar10({ dir: './data/cifar-10-batches-bin', split: 'train' });
+ * const train = await loadCifar10({ dir: '../data/cifar-10-batches-bin', split: 'train' });
  */
 export async function loadCifar10(options: CifarOptions): Promise<ArrayDataset> {
   const split = options.split ?? CIFAR_DEFAULTS.split;
@@ -152,7 +152,7 @@ export async function loadCifar10(options: CifarOptions): Promise<ArrayDataset> 
  * `coarse_label_names.txt`); each record carries a coarse then a fine label byte.
  *
  * @example
- * const test = await loadCifar100({ dir: './data/cifar-100-binary', split: 'test', labelType: 'coarse' });
+ * const test = await loadCifar100({ dir: '../data/cifar-100-binary', split: 'test', labelType: 'coarse' });
  */
 export async function loadCifar100(options: Cifar100Options): Promise<ArrayDataset> {
   const split = options.split ?? CIFAR_DEFAULTS.split;

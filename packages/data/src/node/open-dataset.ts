@@ -4,10 +4,10 @@ import { checkChoice, checkInt, checkNumber } from '@dino-ts/core';
 import { loadCifar10, loadCifar100, type Cifar100Options, type CifarOptions } from './cifar';
 import { loadFashionMnist, type FashionMnistOptions } from './fashion-mnist';
 import { ImageFolderDataset, type ImageFolderOptions } from './image-folder';
-import { SHAPES_DEFAULTS, ShapesDataset, type ShapesOptions } from './shapes/shapes-dataset';
-import { indicesInBase, randomSubset, splitDataset, subset } from './subset';
-import { DataError } from './errors';
-import type { Dataset } from './types';
+import { SHAPES_DEFAULTS, ShapesDataset, type ShapesOptions } from '../shapes/shapes-dataset';
+import { indicesInBase, randomSubset, splitDataset, subset } from '../subset';
+import { DataError } from '../errors';
+import type { Dataset } from '../types';
 
 /** Any data set of this package, by kind, with that kind's options. */
 export type DatasetSpec =

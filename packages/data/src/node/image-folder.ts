@@ -5,10 +5,10 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import type SharpDefault from 'sharp';
 import { ConfigError, ShapeError, checkChoice, checkInt } from '@dino-ts/core';
-import { checkIndex, collate } from './collate';
-import { DataError } from './errors';
-import { ByteLruCache } from './lru-cache';
-import type { Batch, DataItem, Dataset } from './types';
+import { checkIndex, collate } from '../collate';
+import { DataError } from '../errors';
+import { ByteLruCache } from '../lru-cache';
+import type { Batch, DataItem, Dataset } from '../types';
 
 export type FitMode = 'cover' | 'fill' | 'contain';
 
@@ -255,7 +255,7 @@ async function verifyFiles(
  * asynchronous; decoded images are cached (LRU, `cacheBytes`).
  *
  * @example
- * const flowers = await ImageFolderDataset.open('./flowers', { size: 64, fit: 'cover' });
+ * const flowers = await ImageFolderDataset.open('../flowers', { size: 64, fit: 'cover' });
  * flowers.classNames;            // the sub-folder names, sorted
  * const item = await flowers.get(0); // { image: Uint8Array 64*64*3, label }
  */
@@ -516,7 +516,7 @@ export class ImageFolderDataset implements Dataset {
  * `ImageFolderDataset.open(dir, options)` with the folder inside the options object.
  *
  * @example
- * const ds = await loadImageFolder({ dir: './photos', size: 64 });
+ * const ds = await loadImageFolder({ dir: '../photos', size: 64 });
  */
 export function loadImageFolder(options: ImageFolderOptions & { dir: string }): Promise<ImageFolderDataset> {
   const { dir, ...rest } = options;

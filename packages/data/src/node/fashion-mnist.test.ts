@@ -3,8 +3,8 @@ import { tempDir } from '@dino-ts/core/testing';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { DataError, FASHION_MNIST_CLASSES, channelStats, parseIdx } from './index';
-import { FASHION_MNIST_DIR, loadFashionMnist } from './node';
+import { DataError, FASHION_MNIST_CLASSES, channelStats, parseIdx } from '../index';
+import { FASHION_MNIST_DIR, loadFashionMnist } from './index';
 
 /** An IDX file: big-endian magic and dimensions, then `data`. */
 function idx(magic: number, dims: number[], data: Uint8Array): Uint8Array {

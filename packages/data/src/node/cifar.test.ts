@@ -2,8 +2,8 @@ import { mkdirSync, writeFileSync, unlinkSync } from 'node:fs';
 import { tempDir } from '@dino-ts/core/testing';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DataError } from './index';
-import { loadCifar10, loadCifar100 } from './node';
+import { DataError } from '../index';
+import { loadCifar10, loadCifar100 } from './index';
 
 /** A planar CIFAR image (1024 R, 1024 G, 1024 B) whose pixel (y, x, c) is a function of (seed, y, x, c). */
 function planar(seed: number): Uint8Array {

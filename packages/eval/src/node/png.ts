@@ -4,7 +4,7 @@
  * dependency, loaded on first use so '@dino-ts/eval/node' imports without it. A browser draws the
  * RGBA pictures of render.ts (`toImageData`) on a canvas instead.
  */
-import type { RgbImage } from './render';
+import type { RgbImage } from '../render';
 import { ConfigError } from '@dino-ts/core';
 
 type SharpFn = (input: Uint8Array, opts: { raw: { width: number; height: number; channels: 3 } }) => {

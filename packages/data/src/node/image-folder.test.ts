@@ -3,8 +3,8 @@ import { tempDir } from '@dino-ts/core/testing';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DataError } from './index';
-import { ImageFolderDataset, loadImageFolder } from './node';
+import { DataError } from '../index';
+import { ImageFolderDataset, loadImageFolder } from './index';
 
 /** A solid image of `channels` (1..4) channels, 8 bits unless `bits16`. */
 async function solid(file: string, w: number, h: number, values: number[], format: 'png' | 'jpeg' | 'webp', bits16 = false): Promise<void> {

@@ -1,11 +1,11 @@
 // Node only (node:path, and the files through ./files): exported from '@dino-ts/data/node'.
 import { join } from 'node:path';
 import { checkChoice, withDefaults } from '@dino-ts/core';
-import { ArrayDataset } from './array-dataset';
-import { DataError } from './errors';
+import { ArrayDataset } from '../array-dataset';
+import { DataError } from '../errors';
 import { allInOrder, firstExisting, isDirectory } from './files';
-import { FASHION_MNIST_CLASSES } from './fashion-mnist-classes';
-import { IDX_MAGIC } from './parse-idx';
+import { FASHION_MNIST_CLASSES } from '../fashion-mnist-classes';
+import { IDX_MAGIC } from '../parse-idx';
 import { readIdx } from './read-idx';
 
 /** Where Debian's `dataset-fashion-mnist` package installs the IDX files. */
@@ -97,7 +97,7 @@ function idxFile(dir: string, prefix: string, kind: 'images-idx3' | 'labels-idx1
  *
  * @example
  * const train = await loadFashionMnist({ split: 'train' }); // 60000 items, 28x28x1
- * const test = await loadFashionMnist({ split: 'test', dir: './data/fashion' });
+ * const test = await loadFashionMnist({ split: 'test', dir: '../data/fashion' });
  */
 export async function loadFashionMnist(options: FashionMnistOptions = {}): Promise<ArrayDataset> {
   const { dir, split } = withDefaults(FASHION_MNIST_DEFAULTS, options);

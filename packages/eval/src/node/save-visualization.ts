@@ -3,8 +3,8 @@
  * '@dino-ts/eval/node'. Computing the pictures (visualize.ts) stays in the main entry.
  */
 import { writePng } from './png';
-import type { RgbImage } from './render';
-import type { AttentionVisualization } from './visualize';
+import type { RgbImage } from '../render';
+import type { AttentionVisualization } from '../visualize';
 
 /**
  * Writes img.png, attn-head<j>.png, attn-mean.png, mask_th<t>_head<j>.png and mask_th<t>_mean.png
