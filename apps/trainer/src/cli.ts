@@ -168,14 +168,16 @@ export function buildProgram(): Command {
         const format = formatFor(o.to, o.format);
         // Whatever the format: never over a run's own files, a folder or a device, and before any work.
         checkOutputFile(o.to, { runDir: o.out });
-        if (format === 'safetensors' && o.names === 'reference') {
+        if (o.names !== 'reference' && o.names !== 'huggingface') throw new ConfigError('--names', o.names, 'must be reference or huggingface');
+        if (format === 'safetensors') {
+          // The checkpoint's tensors as they are, renamed if asked: no model to build.
           const { runExport } = await import('./eval-commands');
-          process.exitCode = await runExport({ dir: o.out, to: o.to, student: Boolean(o.student), withHead: Boolean(o.withHead) });
+          process.exitCode = await runExport({ dir: o.out, to: o.to, student: Boolean(o.student), withHead: Boolean(o.withHead), names: o.names });
           return;
         }
-        if (o.withHead) throw new ConfigError('--with-head', true, 'is for safetensors with reference names');
+        if (o.withHead) throw new ConfigError('--with-head', true, 'is for safetensors');
         await backendFor(o.backend, true);
-        process.exitCode = await runExportFormat({ dir: o.out, to: o.to, format, student: Boolean(o.student), names: o.names });
+        process.exitCode = await runExportFormat({ dir: o.out, to: o.to, format, student: Boolean(o.student) });
       }),
   );
   program.addCommand(

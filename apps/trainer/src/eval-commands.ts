@@ -16,6 +16,7 @@ import { PRESETS, resolveConfig } from './config';
 import { versions } from './versions';
 import { writeFileAtomic } from './atomic';
 import { backboneMetadata } from './trainer-config';
+import { toHuggingFaceNames } from '@dino-ts/weights';
 import { checkOutputFile } from './run-dir';
 import { writeSafetensorsFile } from './safetensors-file';
 import { checkBackboneTensors } from './weights-check';
@@ -95,17 +96,19 @@ export async function runEmbed(o: { dir: string; to: string; split: string; back
   return 0;
 }
 
-export async function runExport(o: { dir: string; to: string; student: boolean; withHead: boolean }): Promise<number> {
+export async function runExport(o: { dir: string; to: string; student: boolean; withHead: boolean; names?: string }): Promise<number> {
   checkOutputFile(o.to, { runDir: o.dir });
   const { state, run } = readCheckpoint(o.dir);
   const who = o.student ? 'student' : 'teacher';
   const backbone = part(state.tensors, `${who}.backbone.`);
   // Exactly the tensors of the run's architecture: a file PyTorch loads strictly.
   await checkBackboneTensors(run, backbone, `${who} backbone`, join(o.dir, 'checkpoint.safetensors'));
-  const tensors: Record<string, NamedArray> = { ...backbone };
+  const hf = o.names === 'huggingface';
+  if (hf && o.withHead) throw new ConfigError('--with-head', true, "is for the reference's names (Hugging Face's ViTModel has no DINO head)");
+  const tensors: Record<string, NamedArray> = hf ? toHuggingFaceNames(backbone) : { ...backbone };
   if (o.withHead) for (const [k, v] of Object.entries(part(state.tensors, `${who}.head.`))) tensors[`head.${k}`] = v;
   writeSafetensorsFile(o.to, tensors, { ...backboneMetadata(run.config), source: `${who} of dino-ts run at iteration ${run.iteration}` });
-  process.stdout.write(`Wrote the ${who} ${o.withHead ? 'backbone and head' : 'backbone'} (${Object.keys(tensors).length} tensors, reference names) to ${o.to}\n`);
+  process.stdout.write(`Wrote the ${who} ${o.withHead ? 'backbone and head' : 'backbone'} (${Object.keys(tensors).length} tensors, ${hf ? 'Hugging Face' : 'reference'} names) to ${o.to}\n`);
   return 0;
 }
 

@@ -263,9 +263,9 @@ export async function runConvert(o: ConvertOptions): Promise<number> {
 export interface ExportFormatOptions {
   dir: string;
   to: string;
+  /** pth, onnx or reference-checkpoint (safetensors is eval-commands' runExport: no model to build). */
   format: WeightFormat;
   student: boolean;
-  names: string;
 }
 
 /** `dino export --format pth | onnx | reference-checkpoint` of a run directory. */
@@ -287,7 +287,7 @@ export async function runExportFormat(o: ExportFormatOptions): Promise<number> {
     if (!(teacher.backbone instanceof VisionTransformer) && o.format === 'onnx') throw new ConfigError('--format', 'onnx', 'exports Vision Transformers; this run trained a convnet');
     const tensors = await paramsToArrays(teacher.backbone.params());
     const meta = { ...backboneMetadata(teacher.run.config), source: `${o.student ? 'student' : 'teacher'} of dino-ts run at iteration ${teacher.run.iteration}` };
-    const what = await writeBackbone(o.to, o.format, tensors, teacher.backbone instanceof VisionTransformer ? teacher.backbone : null, meta, o.names);
+    const what = await writeBackbone(o.to, o.format, tensors, teacher.backbone instanceof VisionTransformer ? teacher.backbone : null, meta, 'reference');
     process.stdout.write(`Wrote the ${o.student ? 'student' : 'teacher'} backbone to ${o.to} (${o.format}: ${what})\n`);
   } finally {
     teacher.backbone.dispose();
