@@ -69,7 +69,7 @@ export async function finalEvaluation(input: FinalEvalInput): Promise<string> {
       pictures.push(
         { name: 'Attention of the trained teacher', file: 'attention.png', caption: 'per row: input, head-mean attention, each head; then the 60%-mass masks (head mean, each head)', png: await attentionGalleryPng(teacher, data) },
         { name: 'Attention of the random-init network', file: 'attention-random.png', caption: 'the same images through the untrained network of the same architecture', png: await attentionGalleryPng(random, data) },
-        { name: 'Principal components of the patch features', file: 'pca.png', caption: "per row: input, then its patch features' first three principal components as RGB, trained teacher then random init", png: await pcaGalleryPng([teacher, random], data) },
+        { name: 'Principal components of the patch features', file: 'pca.png', caption: "per row: input, then its patch features' first three principal components as RGB, trained teacher then random init (the random network is the teacher's own starting point: where the two maps look alike, training has not yet moved the patch features, only the CLS token)", png: await pcaGalleryPng([teacher, random], data) },
       );
     }
     pictures.push(
