@@ -1,5 +1,5 @@
 // One measurement in its own process (so peak memory is its own): prints one JSON line.
-//   node apps/trainer/bench/measure.mjs <dino-step|vit-s16-infer> <dino-ts|tfjs-stock|tfjs-cpu> [steps]
+//   node apps/trainer/bench/measure.mjs <dino-step|vit-s16-infer> <dino-ts|tfjs-stock|tfjs-cpu> [steps] [threads]
 //   node apps/trainer/bench/measure.mjs vit-s16-infer <onnxruntime-node|onnxruntime-web> [steps] [threads]
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
@@ -11,21 +11,23 @@ import { createRequire } from 'node:module';
 
 const [name, impl, stepsArg, threadsArg] = process.argv.slice(2);
 const backend = impl === 'tfjs-cpu' ? 'cpu' : 'wasm';
+// What the row reports: the tfjs backend and one thread, unless a measurement runs elsewhere.
+let rowBackend = backend;
+let threads = Number(threadsArg ?? 1);
+const kernels = impl === 'dino-ts' ? await import('@dino-ts/wasm-kernels') : null;
+// Kernels on more than one thread need the backend's memory shared, arranged before it starts.
+if (kernels != null && threads > 1) kernels.prepareWasmThreads();
 await tf.setBackend(backend);
 await tf.ready();
-if (impl === 'dino-ts') {
-  const { registerWasmKernels, tryEnableRelaxedSimd } = await import('@dino-ts/wasm-kernels');
-  tryEnableRelaxedSimd();
-  await registerWasmKernels();
+if (kernels != null) {
+  kernels.tryEnableRelaxedSimd();
+  await kernels.registerWasmKernels({ threads });
 }
 const rng = new Rng(0);
 const images = (b, px, c) => tf.tensor4d(Float32Array.from({ length: b * px * px * c }, () => rng.normal()), [b, px, px, c]);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const times = [];
 let batch;
-// What the row reports: the tfjs backend and one thread, unless a measurement runs elsewhere.
-let rowBackend = backend;
-let threads = 1;
 if (name === 'dino-step') {
   // The benchmark configuration: ViT 192 x 6, 3 heads, patch 4, 28 x 28 x 1, 2 x 28 px + 6 x 12 px
   // crops, batch 64, head K 4096 (hidden 2048, bottleneck 256), AdamW and the EMA update.
@@ -50,7 +52,6 @@ if (name === 'dino-step') {
   // build (onnxruntime-web, SIMD). Both are devDependencies of packages/onnx, so they and the
   // built exporter are loaded from there.
   batch = 8;
-  threads = Number(threadsArg ?? 1);
   const fromOnnx = createRequire(new URL('../../../packages/onnx/package.json', import.meta.url));
   const { exportOnnx } = await import(new URL('../../../packages/onnx/dist/index.js', import.meta.url).href);
   const vit = createBackbone('vit_small', { patchSize: 16 });

@@ -204,14 +204,17 @@ static void gemm_one(int M, int N, int K, const f32 *a, int ars, int acs, const 
 
 /*
  * Batched GEMM: for t in [0, batch): C_t = op(A_t) * op(B_t) with A_t = a + t*sa, B_t = b + t*sb,
- * C_t = c + t*M*N (C contiguous row-major). A stride of 0 broadcasts that operand.
+ * C_t = c + t*sc, each C_t row-major with row stride ldc. A stride of 0 broadcasts that operand.
+ * The explicit C strides let a thread pool give each thread a block of rows or columns of one
+ * product: every C element is still computed by the same micro-kernel over the same K blocks, so
+ * any split gives the same bits as one thread.
  */
-EXPORT(gemm_batched)
-void gemm_batched(int batch, int M, int N, int K, const f32 *a, int sa, int ars, int acs,
-                  const f32 *b, int sb, int brs, int bcs, f32 *c, f32 *ws) {
+EXPORT(gemm_strided)
+void gemm_strided(int batch, int M, int N, int K, const f32 *a, int sa, int ars, int acs,
+                  const f32 *b, int sb, int brs, int bcs, f32 *c, int sc, int ldc, f32 *ws) {
   for (int t = 0; t < batch; t++) {
-    gemm_one(M, N, K, a + (long)t * sa, ars, acs, b + (long)t * sb, brs, bcs,
-             c + (long)t * M * N, N, ws);
+    gemm_one(M, N, K, a + (long)t * sa, ars, acs, b + (long)t * sb, brs, bcs, c + (long)t * sc,
+             ldc, ws);
   }
 }
 

@@ -45,6 +45,9 @@ const compileFlags = [
 const linkFlags = [
   '-Wl,--no-entry',
   '-Wl,--import-memory', // run on tfjs-backend-wasm's own memory: tensors are never copied
+  // A declared maximum (tfjs's 4 GiB) so the import can be flipped to a shared memory at load
+  // time (shared memories must declare one) without re-encoding the section; see shared-memory.ts.
+  '-Wl,--max-memory=4294967296',
   '-Wl,--export=__stack_pointer',
   '-Wl,--strip-debug',
 ];

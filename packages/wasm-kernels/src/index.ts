@@ -14,3 +14,5 @@ export {
 } from './register';
 export { simplifyTranspose } from './kernels/transpose';
 export { relaxedSimdSupported, tryEnableRelaxedSimd } from './kernel-module';
+export { prepareWasmThreads, cancelPrepareWasmThreads, isSharedMemory } from './shared-memory';
+export { defaultThreadCount, threadsUnavailableReason } from './thread-pool';

@@ -8,15 +8,17 @@
  */
 import { WASM_BINARY_BASE64, WASM_RELAXED_GEMM_BASE64 } from './wasm-binary.generated';
 import { backendMemory, type WasmBackendLike } from './wasm-backend';
+import { isSharedMemory, withSharedMemory } from './shared-memory';
+import { ThreadPool, type PoolExport } from './thread-pool';
 
 /** Functions the module exports (pointers are byte offsets, strides are in elements). */
 export interface KernelExports {
   gemm_workspace_floats(): number;
-  gemm_batched(
+  gemm_strided(
     batch: number, m: number, n: number, k: number,
     a: number, sa: number, ars: number, acs: number,
     b: number, sb: number, brs: number, bcs: number,
-    c: number, ws: number,
+    c: number, sc: number, ldc: number, ws: number,
   ): void;
   bias_activation(c: number, rows: number, n: number, bias: number, biasMode: number, biasRows: number, act: number, alpha: number): void;
   transpose32(input: number, output: number, rank: number, shape: number, perm: number): void;
@@ -29,11 +31,14 @@ export interface KernelExports {
 }
 
 const STACK_BYTES = 64 * 1024;
+/** Upper bound on threads (the per-part argument areas are sized for it). */
+export const MAX_THREADS = 64;
 /** Room for the small int32 argument arrays (shapes, permutations) passed to kernels. */
 const ARGS_INTS = 64;
 
-let compiled: Promise<WebAssembly.Module> | null = null;
-let compiledRelaxed: Promise<WebAssembly.Module | null> | null = null;
+/** Compiled modules per memory kind: an import of a shared memory is another module type. */
+const compiled = new Map<boolean, Promise<WebAssembly.Module>>();
+const compiledRelaxed = new Map<boolean, Promise<WebAssembly.Module | null>>();
 
 function decodeBase64(b64: string): Uint8Array {
   if (typeof Buffer !== 'undefined') {
@@ -46,12 +51,22 @@ function decodeBase64(b64: string): Uint8Array {
   return out;
 }
 
-/** Compiles the embedded module once per process. */
-export function compileKernelModule(): Promise<WebAssembly.Module> {
-  if (compiled == null) {
-    compiled = WebAssembly.compile(decodeBase64(WASM_BINARY_BASE64) as BufferSource);
+function moduleBytes(b64: string, shared: boolean): BufferSource {
+  const bytes = decodeBase64(b64);
+  if (!shared) return bytes as BufferSource;
+  const s = withSharedMemory(bytes);
+  if (s == null) throw new Error('wasm-kernels: the kernel module declares no memory maximum (rebuild it)');
+  return s as BufferSource;
+}
+
+/** Compiles the embedded module once per process (per memory kind). */
+export function compileKernelModule(shared = false): Promise<WebAssembly.Module> {
+  let m = compiled.get(shared);
+  if (m == null) {
+    m = WebAssembly.compile(moduleBytes(WASM_BINARY_BASE64, shared));
+    compiled.set(shared, m);
   }
-  return compiled;
+  return m;
 }
 
 /**
@@ -59,13 +74,15 @@ export function compileKernelModule(): Promise<WebAssembly.Module> {
  * e.g. Node 20 without --experimental-wasm-relaxed-simd). A success is kept for the process; a
  * failure is re-checked on the next call (the engine flag may have been switched on since).
  */
-export function compileRelaxedGemmModule(): Promise<WebAssembly.Module | null> {
-  if (compiledRelaxed == null) {
-    const bytes = decodeBase64(WASM_RELAXED_GEMM_BASE64) as BufferSource;
+export function compileRelaxedGemmModule(shared = false): Promise<WebAssembly.Module | null> {
+  let m = compiledRelaxed.get(shared);
+  if (m == null) {
+    const bytes = moduleBytes(WASM_RELAXED_GEMM_BASE64, shared);
     if (!WebAssembly.validate(bytes)) return Promise.resolve(null);
-    compiledRelaxed = WebAssembly.compile(bytes);
+    m = WebAssembly.compile(bytes);
+    compiledRelaxed.set(shared, m);
   }
-  return compiledRelaxed;
+  return m;
 }
 
 interface NodeProcessLike {
@@ -103,10 +120,13 @@ export async function relaxedSimdSupported(): Promise<boolean> {
 export interface KernelModuleOptions {
   /** Use the fused multiply-add GEMM where the engine supports relaxed SIMD (default true). */
   relaxedSimd?: boolean;
+  /** Threads kernels may use, the calling one included (default 1: no workers). */
+  threads?: number;
 }
 
 /** The functions the relaxed-SIMD module provides in place of the baseline ones. */
-type GemmExports = Pick<KernelExports, 'gemm_batched' | 'bias_activation' | 'gemm_workspace_floats' | '__stack_pointer'>;
+const RELAXED_NAMES = ['gemm_strided', 'bias_activation'] as const;
+type GemmExports = Pick<KernelExports, (typeof RELAXED_NAMES)[number] | 'gemm_workspace_floats' | '__stack_pointer'>;
 
 export class KernelModule {
   readonly exports: KernelExports;
@@ -114,6 +134,8 @@ export class KernelModule {
   /** True when GEMM runs the relaxed-SIMD (fused multiply-add) build. */
   readonly relaxedSimd: boolean;
   private readonly memory: WebAssembly.Memory;
+  /** Workers for kernel calls large enough to split; null with one thread. */
+  private pool: ThreadPool | null = null;
   private stackPtr: number;
   private gemmWs: number;
   private argsPtr: number;
@@ -135,7 +157,7 @@ export class KernelModule {
     this.relaxedSimd = gemm != null;
     this.exports = gemm == null ? base : {
       ...base,
-      gemm_batched: gemm.gemm_batched,
+      gemm_strided: gemm.gemm_strided,
       bias_activation: gemm.bias_activation,
     };
     const malloc = (bytes: number): number => {
@@ -149,26 +171,76 @@ export class KernelModule {
     const top = ((this.stackPtr + STACK_BYTES) & ~15) | 0;
     base.__stack_pointer.value = top;
     if (gemm != null) gemm.__stack_pointer.value = top;
-    this.gemmWs = malloc(this.exports.gemm_workspace_floats() * 4 + 64);
-    this.argsPtr = malloc(ARGS_INTS * 4);
+    this.gemmWs = malloc(this.gemmWorkspaceBytes);
+    this.argsPtr = malloc(ARGS_INTS * 4 * MAX_THREADS);
   }
 
-  /** Instantiates the kernel module(s) on `backend`'s memory. */
+  private get gemmWorkspaceBytes(): number {
+    return this.exports.gemm_workspace_floats() * 4 + 64;
+  }
+
+  private malloc(bytes: number): number {
+    const p = this.backend.wasm._malloc(bytes) >>> 0;
+    if (p === 0) throw new Error(`wasm-kernels: out of wasm memory allocating ${bytes} bytes`);
+    return p;
+  }
+
+  /**
+   * Instantiates the kernel module(s) on `backend`'s memory, and starts `threads - 1` workers
+   * on it when more than one thread is asked for (the memory must then be shared).
+   */
   static async create(backend: WasmBackendLike, options: KernelModuleOptions = {}): Promise<KernelModule> {
     const memory = backendMemory(backend);
-    if (typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer) {
-      // The kernel modules import an unshared memory; the multi-threaded build of the backend
-      // (browsers with cross-origin isolation) has a shared one.
-      throw new Error(
-        'registerWasmKernels: the multi-threaded tfjs-backend-wasm build is not supported; ' +
-          "load its SIMD build (e.g. setWasmPaths with 'tfjs-backend-wasm-threaded-simd.wasm' mapped to the SIMD binary)",
-      );
-    }
+    const shared = isSharedMemory(memory);
     const imports = { env: { memory } };
-    const instance = await WebAssembly.instantiate(await compileKernelModule(), imports);
-    const relaxedMod = options.relaxedSimd === false ? null : await compileRelaxedGemmModule();
+    const baseMod = await compileKernelModule(shared);
+    const instance = await WebAssembly.instantiate(baseMod, imports);
+    const relaxedMod = options.relaxedSimd === false ? null : await compileRelaxedGemmModule(shared);
     const relaxed = relaxedMod == null ? null : await WebAssembly.instantiate(relaxedMod, imports);
-    return new KernelModule(backend, memory, instance, relaxed);
+    const km = new KernelModule(backend, memory, instance, relaxed);
+    const threads = Math.min(MAX_THREADS, Math.max(1, Math.floor(options.threads ?? 1)));
+    if (threads > 1) {
+      try {
+        km.pool = await ThreadPool.start({
+          memory,
+          base: baseMod,
+          relaxed: relaxedMod,
+          relaxedNames: RELAXED_NAMES,
+          workers: threads - 1,
+          malloc: (b) => km.malloc(b),
+          free: (p) => backend.wasm._free(p),
+          stackBytes: STACK_BYTES,
+          workspaceBytes: km.gemmWorkspaceBytes,
+        });
+      } catch (e) {
+        km.dispose();
+        throw e;
+      }
+    }
+    return km;
+  }
+
+  /** Threads a kernel call may use, this one included. */
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /** The GEMM workspace of part `i` of a parallel call (part 0 runs here). */
+  partWorkspace(i: number): number {
+    return i === 0 ? this.gemmWorkspace : this.pool!.workspace(i - 1);
+  }
+
+  /**
+   * Runs export `fn` once per part, in parallel when there is more than one part (at most
+   * `threads`); part 0 on this thread. Returns when every part is done.
+   */
+  parallel(fn: PoolExport, parts: readonly (readonly number[])[]): void {
+    const local = (this.exports as unknown as Record<string, (...a: number[]) => void>)[fn];
+    if (parts.length === 1 || this.pool == null) {
+      for (const p of parts) local(...p);
+      return;
+    }
+    this.pool.run(fn, parts, local);
   }
 
   /** Byte offset of the GEMM workspace (16-byte aligned). */
@@ -178,11 +250,17 @@ export class KernelModule {
 
   /** Writes small int arrays into the argument area; returns their byte offsets. */
   writeArgs(...arrays: ArrayLike<number>[]): number[] {
+    return this.writePartArgs(0, ...arrays);
+  }
+
+  /** writeArgs for part `part` of a parallel call (each part has its own area). */
+  writePartArgs(part: number, ...arrays: ArrayLike<number>[]): number[] {
     const heap = new Int32Array(this.memory.buffer);
     const offsets: number[] = [];
-    let p = this.argsPtr >>> 2;
+    const start = (this.argsPtr >>> 2) + part * ARGS_INTS;
+    let p = start;
     for (const arr of arrays) {
-      if (p + arr.length > (this.argsPtr >>> 2) + ARGS_INTS) throw new Error('wasm-kernels: argument area overflow');
+      if (p + arr.length > start + ARGS_INTS) throw new Error('wasm-kernels: argument area overflow');
       offsets.push(p << 2);
       for (let i = 0; i < arr.length; i++) heap[p++] = arr[i];
     }
@@ -194,6 +272,8 @@ export class KernelModule {
     if (this.disposed) return;
     this.disposed = true;
     // A backend that was disposed has no module left to free into.
+    this.pool?.dispose(this.backend.wasm != null);
+    this.pool = null;
     if (this.backend.wasm == null) return;
     this.backend.wasm._free(this.stackPtr);
     this.backend.wasm._free(this.gemmWs);

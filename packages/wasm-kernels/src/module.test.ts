@@ -42,7 +42,7 @@ describe('the compiled kernel module', () => {
     const mod = await WebAssembly.compile(readFileSync(file));
     expect(WebAssembly.Module.imports(mod)).toEqual([{ module: 'env', name: 'memory', kind: 'memory' }]);
     const exports = WebAssembly.Module.exports(mod).map((e) => e.name);
-    for (const name of ['gemm_batched', 'transpose32', 'unary_f32', 'binary_f32', 'reduce_f32', 'slice32', '__stack_pointer']) {
+    for (const name of ['gemm_strided', 'transpose32', 'unary_f32', 'binary_f32', 'reduce_f32', 'slice32', '__stack_pointer']) {
       expect(exports).toContain(name);
     }
     // Section ids 11 (data) and 12 (data count) must be absent.

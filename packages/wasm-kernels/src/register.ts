@@ -4,8 +4,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
-import { KernelModule } from './kernel-module';
-import { isWasmBackend } from './wasm-backend';
+import { KernelModule, MAX_THREADS } from './kernel-module';
+import { backendMemory, isWasmBackend } from './wasm-backend';
+import { threadsUnavailableReason } from './thread-pool';
 import { getState, setState } from './state';
 import { batchMatMul } from './kernels/batch-mat-mul';
 import { fusedMatMul } from './kernels/fused-mat-mul';
@@ -48,6 +49,13 @@ export interface RegisterOptions {
    * the SIMD128 GEMM everywhere (bit-identical results across machines).
    */
   relaxedSimd?: boolean;
+  /**
+   * Threads the kernels may use, the calling one included (default 1: today's single-threaded
+   * kernels, no workers). More than one needs the backend's memory to be shared: in Node call
+   * `prepareWasmThreads()` before `tf.setBackend('wasm')`; in a browser serve the page
+   * cross-origin isolated. Results are the same bits for every thread count.
+   */
+  threads?: number;
 }
 
 /**
@@ -97,14 +105,22 @@ async function register(options: RegisterOptions): Promise<WasmKernelName[]> {
     throw new Error("registerWasmKernels: the backend registered as 'wasm' is not tfjs-backend-wasm 4.x");
   }
   const relaxedSimd = options.relaxedSimd ?? true;
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > MAX_THREADS) {
+    throw new Error(`registerWasmKernels: threads is ${String(threads)}; use an integer from 1 to ${MAX_THREADS}`);
+  }
+  if (threads > 1) {
+    const reason = threadsUnavailableReason(backendMemory(backend));
+    if (reason != null) throw new Error(`registerWasmKernels: threads ${threads} asked for, but ${reason}`);
+  }
   let st = getState();
-  if (st != null && (st.module.backend !== backend || st.relaxedRequested !== relaxedSimd)) {
+  if (st != null && (st.module.backend !== backend || st.relaxedRequested !== relaxedSimd || st.module.threads !== threads)) {
     // The wasm backend was re-created since the last registration, or the GEMM build changes.
     unregisterWasmKernels();
     st = null;
   }
   if (st == null) {
-    const module = await KernelModule.create(backend, { relaxedSimd });
+    const module = await KernelModule.create(backend, { relaxedSimd, threads });
     st = { module, stock: new Map<string, KernelConfig>(), relaxedRequested: relaxedSimd };
     setState(st);
   }
@@ -147,9 +163,9 @@ export function unregisterWasmKernels(): void {
  * Which build runs: `relaxedSimd` true when matrix products use the fused multiply-add module.
  * null when the kernels are not registered.
  */
-export function wasmKernelsInfo(): { relaxedSimd: boolean; kernels: WasmKernelName[] } | null {
+export function wasmKernelsInfo(): { relaxedSimd: boolean; threads: number; kernels: WasmKernelName[] } | null {
   const st = getState();
-  return st == null ? null : { relaxedSimd: st.module.relaxedSimd, kernels: [...st.stock.keys()] };
+  return st == null ? null : { relaxedSimd: st.module.relaxedSimd, threads: st.module.threads, kernels: [...st.stock.keys()] };
 }
 
 /** Names of the kernels currently replaced (empty when the stock kernels run). */

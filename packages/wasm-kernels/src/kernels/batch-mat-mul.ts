@@ -6,6 +6,7 @@ import { BatchMatMul, broadcast_util, util, type TensorInfo } from '@tensorflow/
 import { offsetOf, type WasmBackendLike } from '../wasm-backend';
 import type { KernelModule } from '../kernel-module';
 import { moduleFor, runStock, type KernelArgs } from '../state';
+import { MIN_PARALLEL_MACS, splitRange } from '../split';
 
 interface MatMulInputs {
   a: TensorInfo;
@@ -95,17 +96,53 @@ function broadcastOffsets(outShape: number[], opShape: number[], matSize: number
 }
 
 /** Runs the planned GEMM from tensors at byte offsets aPtr, bPtr into cPtr. */
+/** GEMM micro-kernel tile (csrc/gemm.c MR x NR): row and column splits keep to it. */
+const MR = 4;
+const NR = 8;
+
+/**
+ * Runs `batch` products C_t = op(A_t) op(B_t) (C_t contiguous m x n) on the module's threads:
+ * whole products per thread when there are enough of them, else rows (or, for wide and short
+ * outputs, columns) of each product. Small products run on this thread alone.
+ */
+function gemmParallel(
+  mod: KernelModule, batch: number, m: number, n: number, k: number,
+  a: number, sa: number, ars: number, acs: number,
+  b: number, sb: number, brs: number, bcs: number, c: number,
+): void {
+  const threads = batch * m * n * k < MIN_PARALLEL_MACS ? 1 : mod.threads;
+  const mn = m * n;
+  let parts: number[][];
+  if (threads === 1) {
+    parts = [[batch, m, n, k, a, sa, ars, acs, b, sb, brs, bcs, c, mn, n, mod.partWorkspace(0)]];
+  } else if (batch >= threads) {
+    parts = splitRange(batch, threads).map(([t0, len], i) => [
+      len, m, n, k, a + 4 * t0 * sa, sa, ars, acs, b + 4 * t0 * sb, sb, brs, bcs, c + 4 * t0 * mn, mn, n,
+      mod.partWorkspace(i),
+    ]);
+  } else if (m >= n) {
+    parts = splitRange(m, threads, MR).map(([r0, rows], i) => [
+      batch, rows, n, k, a + 4 * r0 * ars, sa, ars, acs, b, sb, brs, bcs, c + 4 * r0 * n, mn, n,
+      mod.partWorkspace(i),
+    ]);
+  } else {
+    parts = splitRange(n, threads, NR).map(([c0, cols], i) => [
+      batch, m, cols, k, a, sa, ars, acs, b + 4 * c0 * bcs, sb, brs, bcs, c + 4 * c0, mn, n,
+      mod.partWorkspace(i),
+    ]);
+  }
+  mod.parallel('gemm_strided', parts);
+}
+
 export function runGemm(mod: KernelModule, plan: GemmPlan, aPtr: number, bPtr: number, cPtr: number): void {
   const { m, n, k, ars, acs, brs, bcs } = plan;
-  const ws = mod.gemmWorkspace;
-  const g = mod.exports.gemm_batched;
   if (plan.aOffsets == null || plan.bOffsets == null) {
-    g(plan.batch, m, n, k, aPtr, plan.sa, ars, acs, bPtr, plan.sb, brs, bcs, cPtr, ws);
+    gemmParallel(mod, plan.batch, m, n, k, aPtr, plan.sa, ars, acs, bPtr, plan.sb, brs, bcs, cPtr);
     return;
   }
   for (let t = 0; t < plan.batch; t++) {
-    g(1, m, n, k, aPtr + 4 * plan.aOffsets[t], 0, ars, acs, bPtr + 4 * plan.bOffsets[t], 0, brs, bcs,
-      cPtr + 4 * t * m * n, ws);
+    gemmParallel(mod, 1, m, n, k, aPtr + 4 * plan.aOffsets[t], 0, ars, acs, bPtr + 4 * plan.bOffsets[t], 0,
+      brs, bcs, cPtr + 4 * t * m * n);
   }
 }
 

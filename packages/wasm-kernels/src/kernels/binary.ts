@@ -5,6 +5,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
+import { MIN_PARALLEL_ELEMENTS, splitRange } from '../split';
+import { unaryParallel } from './unary';
 
 /** Op codes of csrc/binary.c, by tfjs kernel name. */
 export const BINARY_OPS = {
@@ -85,13 +87,20 @@ export function binaryKernel(name: keyof typeof BINARY_OPS) {
       const e = new Float32Array(backend.wasm.HEAPU8.buffer, offsetOf(backend, b), 1)[0];
       const u = POW_SHORTCUTS[e];
       if (u != null) {
-        mod.exports.unary_f32(offsetOf(backend, a), offsetOf(backend, out), size, u);
+        unaryParallel(mod, offsetOf(backend, a), offsetOf(backend, out), size, u);
         return out;
       }
     }
-    const [shapePtr, aPtr, bPtr] = mod.writeArgs(plan.shape, plan.astride, plan.bstride);
-    mod.exports.binary_f32(op, offsetOf(backend, a), offsetOf(backend, b), offsetOf(backend, out),
-      plan.shape.length, shapePtr, aPtr, bPtr);
+    // Parts are ranges of the outermost (merged) dimension, each with its own shape array.
+    const threads = size < MIN_PARALLEL_ELEMENTS ? 1 : mod.threads;
+    const aBase = offsetOf(backend, a), bBase = offsetOf(backend, b), oBase = offsetOf(backend, out);
+    const inner = size / plan.shape[0];
+    const parts = splitRange(plan.shape[0], threads).map(([i0, len], part) => {
+      const [shapePtr, aPtr, bPtr] = mod.writePartArgs(part, [len, ...plan.shape.slice(1)], plan.astride, plan.bstride);
+      return [op, aBase + 4 * i0 * plan.astride[0], bBase + 4 * i0 * plan.bstride[0], oBase + 4 * i0 * inner,
+        plan.shape.length, shapePtr, aPtr, bPtr];
+    });
+    mod.parallel('binary_f32', parts);
     return out;
   };
 }

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { _FusedMatMul, util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
+import { MIN_PARALLEL_ELEMENTS, splitRange } from '../split';
 import { planGemm, runGemm } from './batch-mat-mul';
 
 interface FusedInputs {
@@ -68,7 +69,18 @@ export function fusedMatMul(args: KernelArgs<FusedInputs, FusedAttrs>): TensorIn
   runGemm(mod, plan, offsetOf(backend, a), offsetOf(backend, b), cPtr);
   if (mode !== 0 || act !== 0) {
     const biasPtr = bias == null ? 0 : offsetOf(backend, bias);
-    mod.exports.bias_activation(cPtr, plan.batch * plan.m, plan.n, biasPtr, mode, biasRows, act, attrs.leakyreluAlpha ?? 0.2);
+    const rows = plan.batch * plan.m;
+    const alpha = attrs.leakyreluAlpha ?? 0.2;
+    const threads = rows * plan.n < MIN_PARALLEL_ELEMENTS ? 1 : mod.threads;
+    // Row i takes bias row i % biasRows and a part numbers its rows from 0: a bias with one row
+    // per output row moves with the part; otherwise parts start at multiples of biasRows.
+    const perRow = mode === 1 && biasRows === rows;
+    const align = mode === 1 && !perRow ? biasRows : 1;
+    const parts = splitRange(rows, threads, align).map(([r0, len]) => [
+      cPtr + 4 * r0 * plan.n, len, plan.n,
+      perRow ? biasPtr + 4 * r0 * plan.n : biasPtr, mode, perRow ? len : biasRows, act, alpha,
+    ]);
+    mod.parallel('bias_activation', parts);
   }
   if (preluActivationWeights != null) {
     const prelu = tf.getKernel(tf.Prelu, 'wasm');

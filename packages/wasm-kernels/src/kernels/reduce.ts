@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
+import { MIN_PARALLEL_ELEMENTS, splitRange } from '../split';
 
 export const REDUCE_OPS = {
   [tf.Sum]: 0,
@@ -68,8 +69,18 @@ export function reduceKernel(name: keyof typeof REDUCE_OPS) {
       new Float32Array(backend.wasm.HEAPU8.buffer, offsetOf(backend, out), n).fill(name === tf.Mean ? NaN : 0);
       return out;
     }
-    const [shapePtr, redPtr] = mod.writeArgs(plan.shape, plan.reduced);
-    mod.exports.reduce_f32(op, offsetOf(backend, x), offsetOf(backend, out), plan.shape.length, shapePtr, redPtr, scale);
+    // Parts are ranges of the outermost dimension when it is kept (each output element is then
+    // reduced by one part, as with one thread); a reduced outermost dimension runs here alone.
+    const outer = plan.reduced[0] === 0 ? plan.shape[0] : 1;
+    const threads = size < MIN_PARALLEL_ELEMENTS || outer === 1 ? 1 : mod.threads;
+    const xBase = offsetOf(backend, x), oBase = offsetOf(backend, out);
+    const xInner = size / plan.shape[0];
+    const oInner = tf.util.sizeFromShape(outShape) / outer;
+    const parts = splitRange(outer, threads).map(([i0, len], part) => {
+      const [shapePtr, redPtr] = mod.writePartArgs(part, [plan.reduced[0] === 0 ? len : plan.shape[0], ...plan.shape.slice(1)], plan.reduced);
+      return [op, xBase + 4 * i0 * xInner, oBase + 4 * i0 * oInner, plan.shape.length, shapePtr, redPtr, scale];
+    });
+    mod.parallel('reduce_f32', parts);
     return out;
   };
 }

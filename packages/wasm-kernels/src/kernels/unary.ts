@@ -6,6 +6,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
+import { MIN_PARALLEL_ELEMENTS, splitRange } from '../split';
+import type { KernelModule } from '../kernel-module';
+
+/** unary_f32 over n floats, in parts of whole SIMD vectors on the module's threads. */
+export function unaryParallel(mod: KernelModule, x: number, y: number, n: number, op: number): void {
+  const threads = n < MIN_PARALLEL_ELEMENTS ? 1 : mod.threads;
+  mod.parallel('unary_f32', splitRange(n, threads, 16).map(([i0, len]) => [x + 4 * i0, y + 4 * i0, len, op]));
+}
 
 /** Op codes of csrc/unary.c, by tfjs kernel name. */
 export const UNARY_OPS = {
@@ -34,7 +42,7 @@ export function unaryKernel(name: keyof typeof UNARY_OPS) {
     const backend = args.backend as WasmBackendLike;
     const out = backend.makeOutput(x.shape, 'float32');
     const n = tf.util.sizeFromShape(x.shape);
-    if (n > 0) mod.exports.unary_f32(offsetOf(backend, x), offsetOf(backend, out), n, op);
+    if (n > 0) unaryParallel(mod, offsetOf(backend, x), offsetOf(backend, out), n, op);
     return out;
   };
 }

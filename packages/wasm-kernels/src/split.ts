@@ -1,0 +1,28 @@
+/**
+ * How a kernel call is cut into parts for the thread pool. Parts are contiguous ranges of one
+ * dimension; each output element belongs to exactly one part and is computed by the same code
+ * as with one thread, so the result does not depend on the thread count.
+ */
+
+/** Below this many output elements (element-wise ops) a split costs more than it saves. */
+export const MIN_PARALLEL_ELEMENTS = 1 << 15;
+/** Below this many multiply-adds (matrix products) likewise. */
+export const MIN_PARALLEL_MACS = 1 << 20;
+
+/**
+ * `total` cut into at most `parts` ranges [start, length], each (but the last) a multiple of
+ * `align` long; fewer ranges when there is not enough to go round.
+ */
+export function splitRange(total: number, parts: number, align = 1): [number, number][] {
+  const unit = Math.max(1, align);
+  const units = Math.ceil(total / unit);
+  const n = Math.max(1, Math.min(parts, units));
+  const out: [number, number][] = [];
+  let start = 0;
+  for (let i = 0; i < n && start < total; i++) {
+    const len = Math.min(total - start, Math.ceil((units - start / unit) / (n - i)) * unit);
+    out.push([start, len]);
+    start += len;
+  }
+  return out;
+}
