@@ -26,8 +26,8 @@ function configFrom(opts: Record<string, unknown>): { config: TrainConfig; given
   return { config: resolveConfig(layers), given };
 }
 
-async function backendFor(choice: string, quiet = false) {
-  const info = await selectBackend(choice as BackendChoice);
+async function backendFor(choice: string, quiet = false, threads?: number) {
+  const info = await selectBackend(choice as BackendChoice, { threads });
   if (!quiet) process.stderr.write(`Backend: ${info.name} — ${info.reason}\n`);
   return info;
 }
@@ -58,7 +58,7 @@ export function buildProgram(): Command {
       opts = { ...opts, referenceSettings: ref.settings };
     }
     const { config, given } = configFrom(opts);
-    const backend = await backendFor(config.backend);
+    const backend = await backendFor(config.backend, false, config.threads);
     const { runTrain } = await import('./train');
     const r = await runTrain({ config, backend, resume: Boolean(opts.resume), overwrite: Boolean(opts.overwrite), given, from });
     process.exitCode = r.exitCode;
@@ -191,7 +191,8 @@ export function buildProgram(): Command {
       .action(async (o) => {
         const backend = await backendFor(o.backend, true);
         const { runInfo } = await import('./eval-commands');
-        process.exitCode = await runInfo({ dir: o.out, preset: o.preset, backend });
+        const { backendReport } = await import('./gpu-backends');
+        process.exitCode = await runInfo({ dir: o.out, preset: o.preset, backend, backends: backendReport(backend.name) });
       }),
   );
   // commander's own errors (an unknown option, a bad choice) read like the command's: one

@@ -46,6 +46,7 @@ const DATA_SETTINGS = {
 /** Where the run goes, how it is kept and watched. */
 const JOB_SETTINGS = {
   backend: setting.choice(BACKEND_CHOICES, 'auto', 'compute backend'),
+  threads: setting.int(undefined, 'threads for the wasm kernels (default: the cores this process may use; results are the same bits for any count)', { min: 1, max: 64 }),
   out: setting.string('runs/dino', 'output directory (checkpoint, metrics, report)'),
   saveEvery: setting.int(50, 'checkpoint every N iterations (0: only at epoch ends)', { min: 0 }),
   evalEvery: setting.int(1, 'k-NN on the held-out split every N epochs (0: never)', { min: 0 }),

@@ -112,9 +112,11 @@ export async function runExport(o: { dir: string; to: string; student: boolean; 
   return 0;
 }
 
-export async function runInfo(o: { dir?: string; preset: string; backend: BackendInfo }): Promise<number> {
+export async function runInfo(o: { dir?: string; preset: string; backend: BackendInfo; backends?: string[] }): Promise<number> {
   const lines: string[] = [];
   lines.push(`backend: ${o.backend.name} (${o.backend.provider}): ${o.backend.reason}`);
+  // Every backend, usable or not and why (gpu-backends.ts).
+  lines.push(...(o.backends ?? []));
   for (const [k, v] of Object.entries(versions())) lines.push(`${k}: ${v}`);
   lines.push(`backbones: ${listBackbones().join(', ')}`);
   let config;

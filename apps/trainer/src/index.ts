@@ -8,6 +8,7 @@ export { augmentation, iterationRng, type AugmentationData } from './augmentatio
 export { SETTINGS, SETTING_GROUPS, PRESETS, nest, resolveConfig, readConfigFile, camel, type TrainConfig, type NestedConfig } from './config';
 export { openDatasets, type OpenedData } from './datasets';
 export { selectBackend, BACKEND_CHOICES, BackendUnavailableError, type BackendChoice, type BackendInfo } from './backend';
+export { probeWebgpu, activeWebgpuAdapter, backendReport, nvidiaStatus, type AdapterSummary, type WebgpuStatus } from './gpu-backends';
 export { saveCheckpoint, readCheckpoint, hasCheckpoint, type RunState } from './checkpoint';
 export { writeReport, type ReportInput } from './report';
 export { lineChartSvg, svgToPng } from './charts';

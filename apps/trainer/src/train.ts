@@ -53,7 +53,7 @@ export interface TrainOptions {
 }
 
 /** What `--resume` may change: how the run is run, not what it is. */
-const RESUME_MAY_CHANGE = new Set(['backend', 'out', 'timeLimit', 'maxIterations', 'report']);
+const RESUME_MAY_CHANGE = new Set(['backend', 'threads', 'out', 'timeLimit', 'maxIterations', 'report']);
 
 export async function runTrain(opts: TrainOptions): Promise<TrainResult> {
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
@@ -101,7 +101,7 @@ async function trainOwned(opts: TrainOptions, log: (line: string) => void): Prom
       );
     }
     // The run's own settings win; only how to run it may change on resume.
-    c = { ...resumed.run.config, backend: c.backend, out: c.out, timeLimit: c.timeLimit, maxIterations: c.maxIterations, report: c.report };
+    c = { ...resumed.run.config, backend: c.backend, threads: c.threads, out: c.out, timeLimit: c.timeLimit, maxIterations: c.maxIterations, report: c.report };
     log(`Resuming ${out} at iteration ${resumed.run.iteration} (epoch ${resumed.run.epoch}).`);
   }
   checkDataSource(c);

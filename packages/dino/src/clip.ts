@@ -16,14 +16,40 @@ import type { Grads } from './grads';
  */
 export function clipGradients(grads: Grads, clip: number = DINO_OPTIM_SETTINGS.clipGrad.default): Map<string, number> {
   checkNumber('clip', clip, { min: 0, minExclusive: true });
+  const norms = gradientNorms(grads);
+  if (!norms) return new Map();
+  // A synchronous read: fine on cpu and wasm; GPU backends use clipGradientsAsync.
+  const values = norms.dataSync();
+  norms.dispose();
+  return applyGradientClip(grads, values, clip);
+}
+
+/**
+ * `clipGradients` with an asynchronous read of the norms, for backends whose tensors live on a
+ * GPU (WebGPU cannot read synchronously in Node; elsewhere a sync read stalls the queue).
+ */
+export async function clipGradientsAsync(grads: Grads, clip: number = DINO_OPTIM_SETTINGS.clipGrad.default): Promise<Map<string, number>> {
+  checkNumber('clip', clip, { min: 0, minExclusive: true });
+  const norms = gradientNorms(grads);
+  if (!norms) return new Map();
+  try {
+    return applyGradientClip(grads, await norms.data(), clip);
+  } finally {
+    norms.dispose();
+  }
+}
+
+/** Every gradient's L2 norm, stacked in `grads`' order (one read-back for all); null when empty. */
+export function gradientNorms(grads: Grads): tf.Tensor1D | null {
   const names = [...grads.keys()];
+  if (names.length === 0) return null;
+  return tf.tidy(() => tf.stack(names.map((n) => tf.norm(grads.get(n)!)))) as tf.Tensor1D;
+}
+
+/** The clipping itself, given the norms read back from `gradientNorms` (in `grads`' order). */
+export function applyGradientClip(grads: Grads, values: ArrayLike<number>, clip: number): Map<string, number> {
   const norms = new Map<string, number>();
-  if (names.length === 0) return norms;
-  // One read-back for all norms.
-  const stacked = tf.tidy(() => tf.stack(names.map((n) => tf.norm(grads.get(n)!))));
-  const values = stacked.dataSync();
-  stacked.dispose();
-  names.forEach((name, i) => {
+  [...grads.keys()].forEach((name, i) => {
     const norm = values[i];
     norms.set(name, norm);
     const coef = clip / (norm + CLIP_EPS);

@@ -31,7 +31,7 @@ export { DinoLoss, DINO_LOSS_SETTINGS, teacherTempSchedule, type DinoLossConfig,
 export { emaUpdate } from './ema';
 export { collapseSign, describeCollapse, DOMINANT_ENTROPY, UNIFORM_ENTROPY, type CollapseKind } from './collapse';
 export { AdamW, paramGroups, type AdamWOptions, type AdamWStepOptions } from './adamw';
-export { clipGradients, cancelGradientsLastLayer } from './clip';
+export { clipGradients, clipGradientsAsync, cancelGradientsLastLayer } from './clip';
 export { namedGrads, accumulateGrads, disposeGrads, type Grads } from './grads';
 export { MultiCropNetwork, groupCropsByResolution, type CropGroup, type MultiCropOptions } from './multicrop';
 export {

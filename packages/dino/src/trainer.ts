@@ -16,7 +16,7 @@ import { resolveTrainerConfig, type DinoTrainerConfig, type ResolvedDinoTrainerC
 import { CosineSchedule } from './schedules';
 import { DinoLoss } from './loss';
 import { AdamW } from './adamw';
-import { clipGradients, cancelGradientsLastLayer } from './clip';
+import { gradientNorms, applyGradientClip, cancelGradientsLastLayer } from './clip';
 import { emaUpdate } from './ema';
 import { MultiCropNetwork, groupCropsByResolution, type CropGroup } from './multicrop';
 import { namedGrads, accumulateGrads, disposeGrads, type Grads } from './grads';
@@ -203,14 +203,18 @@ export class DinoTrainer {
       throw e;
     }
     const { teacherOut, targets, entropy, lossSum, grads } = pass;
+    // The gradient norms for clipping are read with the loss: one asynchronous read-back a step,
+    // never a synchronous one (a GPU backend cannot read synchronously in Node).
+    const clip = this.config.optim.clipGrad;
+    const norms = clip > 0 ? gradientNorms(grads) : null;
     try {
-      const [loss, teacherEntropy] = await Promise.all([lossSum.data(), entropy.data()]);
+      const [loss, teacherEntropy, normValues] = await Promise.all([lossSum.data(), entropy.data(), norms ? norms.data() : null]);
       if (!Number.isFinite(loss[0])) {
         this.restoreBuffers(bufferBackup);
         this.rng.setState(rngState);
         throw new NonFiniteLossError(loss[0], iteration);
       }
-      if (this.config.optim.clipGrad > 0) clipGradients(grads, this.config.optim.clipGrad);
+      if (normValues) applyGradientClip(grads, normValues, clip);
       cancelGradientsLastLayer(epoch, grads, this.config.optim.freezeLastLayer);
       this.optimizer.step(grads, { lr, weightDecay: wd });
       emaUpdate(this.teacherParams, this.studentParams, momentum);
@@ -229,6 +233,7 @@ export class DinoTrainer {
     } finally {
       disposeGrads(grads);
       for (const t of [lossSum, teacherOut, targets, entropy]) t.dispose();
+      norms?.dispose();
       disposeBackup(bufferBackup);
     }
   }
