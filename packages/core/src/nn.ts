@@ -3,6 +3,7 @@
  * once. Weights use PyTorch's layouts, so reference state dicts load as they are.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { FUSED_KERNELS, hasFusedKernel, runFused } from './fused';
 
 /**
  * `nn.Linear`: y = x W^T + b over the last axis of x (any rank), W in PyTorch's [out, in]
@@ -23,8 +24,14 @@ export function linear<T extends tf.Tensor>(x: T, weight: tf.Tensor2D, bias?: tf
   });
 }
 
-/** `nn.LayerNorm` over the last axis: biased variance, eps inside the square root. */
+/**
+ * `nn.LayerNorm` over the last axis: biased variance, eps inside the square root. One fused
+ * kernel forward and one backward where the backend has them (see fused.ts).
+ */
 export function layerNorm<T extends tf.Tensor>(x: T, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number): T {
+  if (x.dtype === 'float32' && hasFusedKernel(FUSED_KERNELS.layerNorm) && hasFusedKernel(FUSED_KERNELS.layerNormGrad)) {
+    return fusedLayerNorm(x, weight, bias, eps) as T;
+  }
   return tf.tidy(() => {
     const { mean, variance } = tf.moments(x, x.rank - 1, true);
     const xhat = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
@@ -34,7 +41,40 @@ export function layerNorm<T extends tf.Tensor>(x: T, weight: tf.Tensor1D, bias: 
 
 /** Exact GELU (PyTorch's `nn.GELU()` default, not the tanh form): x Φ(x) = 0.5 x (1 + erf(x / √2)). */
 export function gelu<T extends tf.Tensor>(x: T): T {
+  if (x.dtype === 'float32' && hasFusedKernel(FUSED_KERNELS.gelu) && hasFusedKernel(FUSED_KERNELS.geluGrad)) {
+    return fusedGelu(x) as T;
+  }
   return tf.tidy(() => tf.mul(tf.mul(x, 0.5), tf.add(tf.erf(tf.mul(x, Math.SQRT1_2)), 1)) as T);
+}
+
+const fusedGelu = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
+  save([x]);
+  return {
+    value: runFused(FUSED_KERNELS.gelu, { x })[0],
+    gradFunc: (dy: tf.Tensor, [xs]: tf.Tensor[]) => runFused(FUSED_KERNELS.geluGrad, { dy, x: xs })[0],
+  };
+}) as (x: tf.Tensor) => tf.Tensor;
+
+/** eps is an attribute, not a tensor: one customGrad function per value (a model has one or two). */
+const fusedLayerNorms = new Map<number, (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor>();
+
+function fusedLayerNorm(x: tf.Tensor, weight: tf.Tensor1D, bias: tf.Tensor1D, eps: number): tf.Tensor {
+  let f = fusedLayerNorms.get(eps);
+  if (f == null) {
+    f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [xi, w, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+      const [y, mean, rstd] = runFused(FUSED_KERNELS.layerNorm, { x: xi, weight: w, bias: b }, { eps });
+      save([xi, w, mean, rstd]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, [xs, ws, ms, rs]: tf.Tensor[]) =>
+          runFused(FUSED_KERNELS.layerNormGrad, { dy, x: xs, weight: ws, mean: ms, rstd: rs }),
+      };
+    }) as unknown as (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+    fusedLayerNorms.set(eps, f);
+  }
+  return f(x, weight, bias);
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError, checkNumber, type NamedArray, type Params } from '@dino-ts/core';
+import { FUSED_KERNELS, ShapeError, checkNumber, hasFusedKernel, runFused, type NamedArray, type Params } from '@dino-ts/core';
 import { ADAMW_DEFAULTS } from './defaults';
 import type { Grads } from './grads';
 
@@ -77,6 +77,7 @@ export class AdamW {
   step(grads: Grads, opts: AdamWStepOptions): void {
     checkNumber('lr', opts.lr, { min: 0 });
     checkNumber('weightDecay', opts.weightDecay, { min: 0 });
+    const fused = hasFusedKernel(FUSED_KERNELS.adamw);
     for (const [name, g] of grads) {
       const p = this.params.get(name);
       if (!p) throw new ShapeError(`AdamW.step: gradient for unknown parameter "${name}"`);
@@ -88,6 +89,19 @@ export class AdamW {
       const biasCorrection1 = 1 - this.beta1 ** t;
       const biasCorrection2Sqrt = Math.sqrt(1 - this.beta2 ** t);
       const stepSize = opts.lr / biasCorrection1;
+      if (fused) {
+        // One pass over the parameter and its moments: the same float operations as below.
+        tf.tidy(() => {
+          const [p1, m1, v1] = runFused(FUSED_KERNELS.adamw, { param: p, grad: g, expAvg: slot.expAvg, expAvgSq: slot.expAvgSq }, {
+            decay: 1 - opts.lr * wd, beta1: this.beta1, oneMinusBeta1: 1 - this.beta1, beta2: this.beta2,
+            oneMinusBeta2: 1 - this.beta2, biasCorrection2Sqrt, eps: this.eps, stepSize,
+          });
+          slot.expAvg.assign(m1);
+          slot.expAvgSq.assign(v1);
+          p.assign(p1);
+        });
+        continue;
+      }
       tf.tidy(() => {
         const decayed = tf.mul(p, 1 - opts.lr * wd);
         const m = tf.add(tf.mul(slot.expAvg, this.beta1), tf.mul(g, 1 - this.beta1));

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { ShapeError, checkNumber, type Params } from '@dino-ts/core';
+import { FUSED_KERNELS, ShapeError, checkNumber, hasFusedKernel, runFused, type Params } from '@dino-ts/core';
 
 /**
  * The momentum teacher (Caron et al. 2021, Sec. 3.1; reference train_one_epoch):
@@ -14,12 +14,20 @@ import { ShapeError, checkNumber, type Params } from '@dino-ts/core';
  */
 export function emaUpdate(teacher: Params, student: Params, momentum: number): void {
   checkNumber('momentum', momentum, { min: 0, max: 1 });
+  // One pass per parameter where the backend has the fused kernel (the same float operations).
+  const fused = hasFusedKernel(FUSED_KERNELS.ema);
   for (const [name, t] of teacher) {
     const s = student.get(name);
     if (!s) throw new ShapeError(`emaUpdate: the student has no parameter "${name}"`);
     if (s.shape.length !== t.shape.length || s.shape.some((d, i) => d !== t.shape[i])) {
       throw new ShapeError(`emaUpdate: "${name}" is [${s.shape}] in the student but [${t.shape}] in the teacher`);
     }
-    tf.tidy(() => t.assign(tf.add(tf.mul(t, momentum), tf.mul(s, 1 - momentum))));
+    tf.tidy(() =>
+      t.assign(
+        fused
+          ? runFused(FUSED_KERNELS.ema, { teacher: t, student: s }, { momentum, oneMinusMomentum: 1 - momentum })[0]
+          : tf.add(tf.mul(t, momentum), tf.mul(s, 1 - momentum)),
+      ),
+    );
   }
 }

@@ -1,34 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { it, expect } from 'vitest';
-import { fileURLToPath } from 'node:url';
-import { loadParams, type NamedArray } from '@dino-ts/core';
-import { describeBackends, readFixture, fx, assertClose, assertRelClose } from '@dino-ts/core/testing';
+import { describeBackends, fx, assertClose, assertRelClose } from '@dino-ts/core/testing';
 import { DinoTrainer } from './trainer';
-import { referenceFixtureTrainer, referenceTrainSettings } from './testing';
-import type { BackwardMode, DinoTrainerConfig } from './config';
-
-const fixtureUrl = (name: string) => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
-const gradsFx = readFixture(fixtureUrl('vit_grads.safetensors'));
-const stepsFx = readFixture(fixtureUrl('vit_steps.safetensors'));
-
-function subset(tensors: Record<string, NamedArray>, prefix: string): Record<string, NamedArray> {
-  const out: Record<string, NamedArray> = {};
-  for (const [k, v] of Object.entries(tensors)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
-  return out;
-}
-
-function loadInit(trainer: DinoTrainer, tensors: Record<string, NamedArray>): void {
-  const init = subset(tensors, 'init.');
-  loadParams(trainer.student.params(), init, { source: 'student init' });
-  loadParams(trainer.teacher.params(), init, { source: 'teacher init' });
-}
-
-function crops(tensors: Record<string, NamedArray>, prefix: string, n: number): tf.Tensor4D[] {
-  return Array.from({ length: n }, (_, i) => {
-    const a = tensors[`${prefix}crop${i}`];
-    return tf.tensor4d(a.data as Float32Array, a.shape as [number, number, number, number]);
-  });
-}
+import { referenceFixtureTrainer } from './testing';
+import type { BackwardMode } from './config';
+import { crops, gradsFx, loadInit, threeReferenceSteps } from './test/reference-steps';
 
 describeBackends('DinoTrainer vs the reference training loop (tiny ViT)', () => {
   // ('perView' over the whole batch is what the 3-step test below runs.)
@@ -62,49 +38,6 @@ describeBackends('DinoTrainer vs the reference training loop (tiny ViT)', () => 
   }
 
   it('3 training steps: student, teacher, center and losses', async () => {
-    const { tensors, metadata } = stepsFx;
-    const t = JSON.parse(metadata.train);
-    const trainer = referenceFixtureTrainer(metadata, referenceTrainSettings(t));
-    assertClose(trainer.lrSchedule, JSON.parse(metadata.lr_schedule), 1e-15, 'lr schedule');
-    assertClose(trainer.wdSchedule, JSON.parse(metadata.wd_schedule), 1e-15, 'wd schedule');
-    assertClose(trainer.momentumSchedule, JSON.parse(metadata.momentum_schedule), 1e-15, 'momentum schedule');
-    loadInit(trainer, tensors);
-    const ncrops = 2 + Number(metadata.local_crops);
-    for (let it = 0; it < 3; it++) {
-      const x = crops(tensors, `step${it}.`, ncrops);
-      const m = await trainer.step(x, it);
-      expect(m.epoch).toBe(Math.floor(it / t.niter_per_ep));
-      expect(Math.abs(m.loss - fx(tensors, `step${it}.loss`)[0]) / fx(tensors, `step${it}.loss`)[0]).toBeLessThan(1e-4);
-      tf.dispose(x);
-    }
-    // The key bias (qkv.bias[D:2D]) gets an exactly zero gradient (it adds the same q.b_k to
-    // every logit of a softmax row), so both implementations hold rounding noise there (~1e-10
-    // in the reference) that AdamW normalises into steps of about +-lr. Those elements are
-    // checked against that bound; every other element against 1e-4.
-    const embedDim = JSON.parse(metadata.vit).embed_dim;
-    const lrSum = trainer.lrSchedule.slice(0, 3).reduce((a, b) => a + b, 0);
-    const isKeyBias = (name: string, i: number) => /attn\.qkv\.bias$/.test(name) && i >= embedDim && i < 2 * embedDim;
-    let worstS = 0, worstT = 0;
-    for (const [prefix, params] of [['student.', trainer.student.params()], ['teacher.', trainer.teacher.params()]] as const) {
-      for (const [name, v] of params) {
-        const actual = v.dataSync();
-        const expected = fx(tensors, `${prefix}${name}`);
-        const init = fx(tensors, `init.${name}`);
-        const keep = (_: number, i: number) => !isKeyBias(name, i);
-        const r = assertClose(actual.filter(keep), expected.filter(keep), 1e-4, `${prefix}${name}`);
-        const noise = Float32Array.from(actual.filter((_, i) => !keep(0, i)));
-        assertClose(noise, expected.filter((_, i) => !keep(0, i)), 2 * lrSum, `${prefix}${name} (key bias)`);
-        // The updates themselves, relative: max abs 1e-4 alone would not see a small wrong step.
-        const delta = Float32Array.from(actual, (x, i) => x - init[i]).filter(keep);
-        const refDelta = Float32Array.from(expected, (x, i) => x - init[i]).filter(keep);
-        if (Math.hypot(...refDelta) > 0) assertRelClose(delta, refDelta, 2e-2, `${prefix}${name} update`);
-        else expect(Math.max(...delta.map(Math.abs)), `${prefix}${name} unchanged`).toBe(0);
-        if (prefix === 'student.') worstS = Math.max(worstS, r.maxAbs);
-        else worstT = Math.max(worstT, r.maxAbs);
-      }
-    }
-    assertClose(trainer.dinoLoss.center.dataSync(), fx(tensors, 'center'), 1e-5, 'center');
-    console.log(`[${tf.getBackend()}] after 3 steps: max abs error student ${worstS.toExponential(2)}, teacher ${worstT.toExponential(2)}`);
-    trainer.dispose();
+    (await threeReferenceSteps()).dispose();
   });
 });

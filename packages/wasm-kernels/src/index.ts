@@ -16,3 +16,5 @@ export { simplifyTranspose } from './kernels/transpose';
 export { relaxedSimdSupported, tryEnableRelaxedSimd } from './kernel-module';
 export { prepareWasmThreads, cancelPrepareWasmThreads, isSharedMemory } from './shared-memory';
 export { defaultThreadCount, threadsUnavailableReason } from './thread-pool';
+export { FUSED_KERNEL_NAMES } from './kernels/fused';
+export { DEFAULT_PARALLEL_THRESHOLDS, type ParallelThresholds } from './split';

@@ -17,6 +17,8 @@ import { reduceKernel, REDUCE_OPS } from './kernels/reduce';
 import { slice, splitV, unpack } from './kernels/slice';
 import { identity, cast } from './kernels/identity';
 import { concat, pack } from './kernels/concat';
+import { FUSED_KERNELS } from './kernels/fused';
+import { DEFAULT_PARALLEL_THRESHOLDS, parallelMin, type ParallelThresholds } from './split';
 
 type AnyKernel = (args: never) => tf.TensorInfo | tf.TensorInfo[];
 
@@ -56,6 +58,16 @@ export interface RegisterOptions {
    * cross-origin isolated. Results are the same bits for every thread count.
    */
   threads?: number;
+  /**
+   * Also register the fused kernels (DinoAdamW, DinoEma, DinoGelu(Grad), DinoLayerNorm(Grad)),
+   * which @dino-ts/core and @dino-ts/dino use where the active backend has them. Default true.
+   */
+  fused?: boolean;
+  /**
+   * Kernel calls smaller than this run on the calling thread alone (default
+   * DEFAULT_PARALLEL_THRESHOLDS); lower them to exercise the splits on a small model.
+   */
+  parallelThresholds?: Partial<ParallelThresholds>;
 }
 
 /**
@@ -143,7 +155,18 @@ async function register(options: RegisterOptions): Promise<WasmKernelName[]> {
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: KERNELS[name] as unknown as KernelFunc });
   }
+  setFused(options.fused ?? true);
+  Object.assign(parallelMin, DEFAULT_PARALLEL_THRESHOLDS, options.parallelThresholds ?? {});
   return [...names];
+}
+
+/** Registers (or removes) the fused kernels, which have no stock kernel to restore. */
+function setFused(on: boolean): void {
+  for (const [name, kernelFunc] of Object.entries(FUSED_KERNELS)) {
+    const registered = tf.getKernel(name, 'wasm') != null;
+    if (on && !registered) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: kernelFunc as unknown as KernelFunc });
+    if (!on && registered) tf.unregisterKernel(name, 'wasm');
+  }
 }
 
 /** Restores the stock kernels and frees the kernel module's workspace. No-op when not registered. */
@@ -155,6 +178,7 @@ export function unregisterWasmKernels(): void {
     tf.registerKernel(cfg);
   }
   st.stock.clear();
+  setFused(false);
   st.module.dispose();
   setState(null);
 }

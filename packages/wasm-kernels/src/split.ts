@@ -4,10 +4,18 @@
  * as with one thread, so the result does not depend on the thread count.
  */
 
-/** Below this many output elements (element-wise ops) a split costs more than it saves. */
-export const MIN_PARALLEL_ELEMENTS = 1 << 15;
-/** Below this many multiply-adds (matrix products) likewise. */
-export const MIN_PARALLEL_MACS = 1 << 20;
+export interface ParallelThresholds {
+  /** Below this many output elements (element-wise ops) a split costs more than it saves. */
+  elements: number;
+  /** Below this many multiply-adds (matrix products) likewise. */
+  macs: number;
+}
+
+/** Measured here: a futex wake-up is worth about 30k element-wise floats or 1M multiply-adds. */
+export const DEFAULT_PARALLEL_THRESHOLDS: Readonly<ParallelThresholds> = Object.freeze({ elements: 1 << 15, macs: 1 << 20 });
+
+/** The thresholds in force (set at registration). */
+export const parallelMin: ParallelThresholds = { ...DEFAULT_PARALLEL_THRESHOLDS };
 
 /**
  * `total` cut into at most `parts` ranges [start, length], each (but the last) a multiple of

@@ -24,7 +24,7 @@ export const POOL_EXPORTS = [
   'transpose32',
   'layer_norm_f32',
   'layer_norm_grad_f32',
-  'softmax_f32',
+  'layer_norm_grad_params_f32',
   'gelu_f32',
   'gelu_grad_f32',
   'adamw_f32',

@@ -58,7 +58,7 @@ describe('shared memory', () => {
     const shared = withSharedMemory(withMax)!;
     expect(shared[11]).toBe(3);
     expect(withMax[11]).toBe(1);
-    expect(WebAssembly.validate(shared)).toBe(true);
+    expect(WebAssembly.validate(shared as BufferSource)).toBe(true);
     expect(withSharedMemory(noMax)).toBeNull();
     expect(() => memoryFlagOffsets(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8]))).toThrow(/not a WebAssembly binary/);
   });

@@ -6,12 +6,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
-import { MIN_PARALLEL_ELEMENTS, splitRange } from '../split';
+import { parallelMin, splitRange } from '../split';
 import type { KernelModule } from '../kernel-module';
 
 /** unary_f32 over n floats, in parts of whole SIMD vectors on the module's threads. */
 export function unaryParallel(mod: KernelModule, x: number, y: number, n: number, op: number): void {
-  const threads = n < MIN_PARALLEL_ELEMENTS ? 1 : mod.threads;
+  const threads = n < parallelMin.elements ? 1 : mod.threads;
   mod.parallel('unary_f32', splitRange(n, threads, 16).map(([i0, len]) => [x + 4 * i0, y + 4 * i0, len, op]));
 }
 
