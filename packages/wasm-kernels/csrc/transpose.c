@@ -58,26 +58,35 @@ static void transpose2d(const i32 *in, int ldi, i32 *out, int ldo, int rows, int
   }
 }
 
+/*
+ * Writes output indices [begin, begin + count) of the output's first dimension (a thread's share
+ * of one transpose; begin 0 and count = that dimension's size for all of it).
+ */
 EXPORT(transpose32)
-void transpose32(const i32 *in, i32 *out, int rank, const i32 *shape, const i32 *perm) {
+void transpose32(const i32 *in, i32 *out, int rank, const i32 *shape, const i32 *perm, int begin, int count) {
   long istride[MAX_RANK], ostride[MAX_RANK], oshape[MAX_RANK], idx[MAX_RANK];
   long total = 1;
   for (int d = rank - 1; d >= 0; d--) {
     istride[d] = total;
     total *= shape[d];
   }
-  if (total == 0) return;
+  if (total == 0 || count <= 0) return;
   long acc = 1;
   for (int d = rank - 1; d >= 0; d--) {
     oshape[d] = shape[perm[d]];
     ostride[d] = acc;
     acc *= oshape[d];
   }
+  /* The share: the full tensor's strides, a shorter first output dimension. */
+  in += (long)begin * istride[perm[0]];
+  out += (long)begin * ostride[0];
+  total = total / oshape[0] * count;
+  oshape[0] = count;
   const int last = rank - 1;
 
   if (perm[last] == last) {
     /* Rows of length L stay contiguous: walk the output rows in order. */
-    const long L = shape[last];
+    const long L = oshape[last]; /* = shape[last] */
     long rows = total / L;
     for (int d = 0; d < last; d++) idx[d] = 0;
     long src = 0;
@@ -102,8 +111,8 @@ void transpose32(const i32 *in, i32 *out, int rank, const i32 *shape, const i32 
   int q = 0;
   for (int d = 0; d < rank; d++)
     if (perm[d] == last) q = d;
-  const int rows = shape[p];
-  const int cols = shape[last];
+  const int rows = (int)oshape[last]; /* = shape[p] */
+  const int cols = (int)oshape[q]; /* = shape[last], or the share when q is the first dim */
   const long ldi = istride[p];
   const long ldo = ostride[q];
   long outer = total / ((long)rows * cols);

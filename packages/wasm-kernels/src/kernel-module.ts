@@ -21,7 +21,7 @@ export interface KernelExports {
     c: number, sc: number, ldc: number, ws: number,
   ): void;
   bias_activation(c: number, rows: number, n: number, bias: number, biasMode: number, biasRows: number, act: number, alpha: number): void;
-  transpose32(input: number, output: number, rank: number, shape: number, perm: number): void;
+  transpose32(input: number, output: number, rank: number, shape: number, perm: number, begin: number, count: number): void;
   unary_f32(x: number, y: number, n: number, op: number): void;
   binary_f32(op: number, a: number, b: number, out: number, rank: number, shape: number, astride: number, bstride: number): void;
   reduce_f32(op: number, x: number, out: number, rank: number, shape: number, reduced: number, scale: number): void;

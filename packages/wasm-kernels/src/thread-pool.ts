@@ -22,6 +22,8 @@ export const POOL_EXPORTS = [
   'binary_f32',
   'reduce_f32',
   'transpose32',
+  'slice32',
+  'copy_rows32',
   'layer_norm_f32',
   'layer_norm_grad_f32',
   'layer_norm_grad_params_f32',

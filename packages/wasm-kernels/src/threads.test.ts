@@ -109,6 +109,12 @@ describe('kernels on threads give the bits of one thread', () => {
         tf.add(x, row), tf.mul(x, randn([37, 1, 9], 23)), tf.div(x, 3), tf.squaredDifference(x, randn([9], 24)),
         tf.pow(x, 2), tf.sub(randn([1, 40000], 25), randn([3, 1], 26)),
         tf.sum(x, 2), tf.mean(x, [1, 2]), tf.max(x, 0), tf.min(randn([50000, 3], 27), 1),
+        // transposes: the first output dim from the middle, the innermost and the outermost input dim
+        tf.transpose(tf.reshape(randn([5, 67, 3, 3, 64], 28), [5, 67, 3, 3, 64]), [2, 0, 3, 1, 4]),
+        tf.transpose(randn([301, 177], 29)), tf.transpose(x, [0, 2, 1]), tf.transpose(x, [2, 1, 0]),
+        // copies: slices, splits and concatenations along inner and outer axes
+        ...tf.split(randn([70, 65, 576], 30), 3, 2), tf.slice(x, [3, 10, 2], [33, 190, 5]),
+        tf.concat([x, tf.mul(x, 2)], 1), tf.concat([randn([40000, 1], 31), randn([40000, 2], 32)], 1),
       ];
     });
   });

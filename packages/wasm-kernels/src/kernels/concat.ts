@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
+import { parallelMin, splitRange } from '../split';
 
 function supported(inputs: TensorInfo[]): boolean {
   if (inputs.length === 0) return false;
@@ -22,8 +23,14 @@ function place(backend: WasmBackendLike, inputs: TensorInfo[], out: TensorInfo, 
   const base = offsetOf(backend, out);
   let col = 0;
   inputs.forEach((t, i) => {
-    if (widths[i] > 0 && rows > 0) mod.exports.copy_rows32(offsetOf(backend, t), base + 4 * col, rows, widths[i], ldo);
-    col += widths[i];
+    const n = widths[i];
+    if (n > 0 && rows > 0) {
+      // Parts are ranges of rows.
+      const threads = rows * n < parallelMin.elements ? 1 : mod.threads;
+      const x = offsetOf(backend, t), o = base + 4 * col;
+      mod.parallel('copy_rows32', splitRange(rows, threads).map(([r0, len]) => [x + 4 * r0 * n, o + 4 * r0 * ldo, len, n, ldo]));
+    }
+    col += n;
   });
 }
 

@@ -7,6 +7,7 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelModule } from '../kernel-module';
 import { offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
+import { parallelMin, splitRange } from '../split';
 
 const MAX_RANK = 8;
 
@@ -44,8 +45,15 @@ function sliceInto(mod: KernelModule, backend: WasmBackendLike, x: TensorInfo, b
   const out = backend.makeOutput(outShape, x.dtype);
   if (tf.util.sizeFromShape(size) === 0) return out;
   const p = planSlice(x.shape, begin, size);
-  const [shapePtr, beginPtr, sizePtr] = mod.writeArgs(p.shape, p.begin, p.size);
-  mod.exports.slice32(offsetOf(backend, x), offsetOf(backend, out), p.shape.length, shapePtr, beginPtr, sizePtr);
+  // Parts are ranges of the slice's first dimension, each with its own begin and size.
+  const total = tf.util.sizeFromShape(size);
+  const threads = total < parallelMin.elements ? 1 : mod.threads;
+  const xPtr = offsetOf(backend, x), oPtr = offsetOf(backend, out);
+  const inner = total / p.size[0];
+  mod.parallel('slice32', splitRange(p.size[0], threads).map(([i0, len], part) => {
+    const [shapePtr, beginPtr, sizePtr] = mod.writePartArgs(part, p.shape, [p.begin[0] + i0, ...p.begin.slice(1)], [len, ...p.size.slice(1)]);
+    return [xPtr, oPtr + 4 * i0 * inner, p.shape.length, shapePtr, beginPtr, sizePtr];
+  }));
   return out;
 }
 

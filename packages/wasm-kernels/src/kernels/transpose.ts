@@ -5,6 +5,7 @@
 import { Transpose, util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
+import { parallelMin, splitRange } from '../split';
 
 const MAX_RANK = 8;
 
@@ -51,7 +52,12 @@ export function transpose(args: KernelArgs<{ x: TensorInfo }, { perm: number[] }
   if (s.shape.length > MAX_RANK) return runStock(Transpose, args);
   const out = backend.makeOutput(outShape, x.dtype);
   if (util.sizeFromShape(outShape) === 0) return out;
+  // Parts are ranges of the output's first dimension (each a strided block of the input).
+  const size = util.sizeFromShape(outShape);
+  const first = s.shape[s.perm[0]];
+  const threads = size < parallelMin.elements ? 1 : mod.threads;
   const [shapePtr, permPtr] = mod.writeArgs(s.shape, s.perm);
-  mod.exports.transpose32(offsetOf(backend, x), offsetOf(backend, out), s.shape.length, shapePtr, permPtr);
+  const xPtr = offsetOf(backend, x), oPtr = offsetOf(backend, out);
+  mod.parallel('transpose32', splitRange(first, threads).map(([i0, len]) => [xPtr, oPtr, s.shape.length, shapePtr, permPtr, i0, len]));
   return out;
 }
