@@ -214,6 +214,10 @@ export const PRESETS: Record<string, { description: string; values: Partial<Trai
       // 8 epochs of 937 steps at batch 64, a base lr of 0.001 per 256 images (twice the
       // reference's: short runs need faster learning), one warm-up epoch.
       batchSize: 64, epochs: 8, warmupEpochs: 1, lr: 0.001,
+      // The whole batch in each pass (the default 16 rows bounds memory for big models; this one
+      // needs a few hundred MB): fewer, larger matrix products. Measured at 2 threads over 60
+      // iterations: 240 img/s with 16-row passes, 366 with whole-batch ones.
+      microBatch: 0,
       // A constant teacher temperature of 0.04 (no warm-up to a flatter teacher: with K 1024 a
       // 0.06 teacher drifted toward uniform outputs) and a faster teacher (0.99) for a run of
       // thousands, not hundreds of thousands, of steps.

@@ -69,9 +69,10 @@ export interface DinoTrainerState {
  * parameter groups, and the lr / weight-decay / momentum schedules. `step` is one iteration of
  * train_one_epoch.
  *
- * Memory: the student's gradient is computed one crop at a time by default (`backward:
- * 'perView'`), which gives exactly the joint gradient (the targets are constants) with the
- * activations of one view alive instead of all of them: what lets large batches fit the wasm heap.
+ * Memory: the student's gradient is computed one resolution group of crops at a time by default
+ * (`backward: 'perGroup'`, in passes of at most `microBatch` rows), which gives exactly the joint
+ * gradient (the targets are constants) with the activations of one pass alive instead of all of
+ * them: what lets large batches fit the wasm heap ('perView' keeps even less alive).
  *
  * @example
  * ```ts
@@ -120,7 +121,7 @@ export class DinoTrainer {
     // decides requires_grad, and the teacher is never trained.
     this.teacher = new MultiCropNetwork(teacherBackbone, head(teacherBackbone.embedDim));
     const useBn = this.student.head.config.useBn;
-    c.backward ??= useBn ? 'joint' : 'perView';
+    c.backward ??= useBn ? 'joint' : 'perGroup';
     if (useBn && c.backward !== 'joint') {
       throw new ConfigError('backward', c.backward, "must be 'joint' with a BatchNorm head (head.useBn): BatchNorm statistics couple all crops");
     }

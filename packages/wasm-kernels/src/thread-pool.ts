@@ -43,6 +43,8 @@ const HEADER_BYTES = 64;
 /** Per-worker job slot: [export id, argument count, arguments...] as float64. */
 const SLOT_F64 = 24;
 export const MAX_JOB_ARGS = SLOT_F64 - 2;
+/** Polls of the sequence word before a worker sleeps (see the worker's loop). */
+const SPIN_ITERS = 50_000;
 /** A part of one kernel call runs for milliseconds; this long without progress means a dead worker. */
 const STALL_MS = 120_000;
 
@@ -62,10 +64,12 @@ function start(init) {
   let seen = Atomics.load(ctl, ${SEQ});
   post('ready');
   for (;;) {
-    // A short spin first: kernel calls of one step come back to back, and a futex wake-up
-    // costs more than the wait it saves.
+    // A spin first (some 50-100 us): the kernel calls of a step come a few tens of microseconds
+    // apart (tfjs's op dispatch in between), and a futex wake-up costs more than that here.
+    // Measured on the fashion-mnist preset at 2 threads: 2,000 spins 344 img/s, 50,000 366;
+    // the bench step is unchanged.
     let s = seen;
-    for (let i = 0; i < 2000 && (s = Atomics.load(ctl, ${SEQ})) === seen; i++);
+    for (let i = 0; i < SPIN_ITERS && (s = Atomics.load(ctl, ${SEQ})) === seen; i++);
     if (s === seen) {
       Atomics.wait(ctl, ${SEQ}, seen);
       continue;
