@@ -32,4 +32,4 @@ let ksum = 0;
 const rows = [...times].sort((a, b) => b[1][0] - a[1][0]);
 for (const [n, [ms, c]] of rows) ksum += ms;
 console.log('step', total.toFixed(0), 'ms; kernels', ksum.toFixed(0), 'ms');
-for (const [n, [ms, c]] of rows.slice(0, 30)) console.log(n.padEnd(22), ms.toFixed(1).padStart(8), String(c).padStart(6));
+for (const [n, [ms, c]] of rows.slice(0, 40)) console.log(n.padEnd(22), ms.toFixed(1).padStart(8), String(c).padStart(6));

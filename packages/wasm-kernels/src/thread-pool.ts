@@ -69,7 +69,7 @@ function start(init) {
     // Measured on the fashion-mnist preset at 2 threads: 2,000 spins 344 img/s, 50,000 366;
     // the bench step is unchanged.
     let s = seen;
-    for (let i = 0; i < SPIN_ITERS && (s = Atomics.load(ctl, ${SEQ})) === seen; i++);
+    for (let i = 0; i < ${SPIN_ITERS} && (s = Atomics.load(ctl, ${SEQ})) === seen; i++);
     if (s === seen) {
       Atomics.wait(ctl, ${SEQ}, seen);
       continue;
