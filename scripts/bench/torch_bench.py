@@ -4,6 +4,7 @@ reference implementation (facebookresearch/dino: pre-norm ViT, DINOHead, DINOLos
 Prints one JSON line per measurement."""
 import json
 import math
+import os
 import resource
 import sys
 import time
@@ -139,5 +140,8 @@ def vit_s16_infer(steps=3):
 
 for name, fn in (("dino-step", dino_step), ("vit-s16-infer", vit_s16_infer)):
     b, s = fn()
-    print(json.dumps({"name": name, "impl": "pytorch", "backend": "cpu", "threads": torch.get_num_threads(), "batch": b,
+    # One torch thread can still run OpenBLAS's own threads inside each matrix product.
+    blas = int(os.environ.get("OPENBLAS_NUM_THREADS", "1"))
+    impl = "pytorch" if blas == 1 else f"pytorch (OpenBLAS {blas} threads)"
+    print(json.dumps({"name": name, "impl": impl, "backend": "cpu", "threads": max(torch.get_num_threads(), blas), "batch": b,
                       "sec_per_iter": round(s, 4), "img_per_s": round(b / s, 2), "peak_rss_mb": peak_mb()}), flush=True)

@@ -17,6 +17,15 @@ On the shapes preset's own images (written by export-data.mjs), with the preset'
       --epochs 3 --batch 32 --lr 0.004 --depth 4 --heads 4 --out-dim 256 --hidden-dim 256 \
       --bottleneck-dim 64 --local-size 16 --drop-path 0 --use-bn-in-head 1
 
+With the fashion-mnist preset's settings, the reference k-NN protocol (all 60,000 training images
+in the bank, the 10,000 test images) and a 20-minute budget, as `dino train --preset
+fashion-mnist --time-limit 20` followed by `dino eval knn --bank 0`:
+
+  DINO_REF=path/to/dino OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/reference/train_dino_reference.py \
+      --train-size 60000 --epochs 8 --batch 64 --lr 0.001 --embed-dim 64 --depth 2 --heads 2 \
+      --out-dim 1024 --hidden-dim 512 --bottleneck-dim 128 --local-crops 4 --local-size 12 \
+      --momentum 0.99 --teacher-temp 0.04 --drop-path 0.1 --bank 0 --test 10000 --time-limit 20
+
 Prints one JSON line per k-NN evaluation."""
 import argparse
 import gzip
@@ -68,6 +77,9 @@ p.add_argument("--freeze-last-layer", type=int, default=1)
 p.add_argument("--drop-path", type=float, default=0.1)
 p.add_argument("--threads", type=int, default=1)
 p.add_argument("--seed", type=int, default=0)
+p.add_argument("--time-limit", type=float, default=None,
+               help="stop training after this many minutes of wall-clock time since it began (the epoch-end k-NN "
+                    "evaluations included, as dino-ts's --time-limit), then evaluate once more")
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 # The reference's DINOLoss all-reduces its center: a one-process group makes that the identity.
@@ -159,11 +171,16 @@ def knn(epoch, seconds):
 
 start = time.time()
 knn(0, 0)
+deadline = start + a.time_limit * 60 if a.time_limit else float("inf")
+stopped = False
 for epoch in range(a.epochs):
     student.train()
     order = rng.permutation(sub)
     for i in range(ipe):
         it = epoch * ipe + i
+        if time.time() >= deadline:
+            stopped = True
+            break
         for j, g in enumerate(opt.param_groups):
             g["lr"] = lr_s[it]
             if j == 0:
@@ -182,4 +199,9 @@ for epoch in range(a.epochs):
                 pt.data.mul_(m_s[it]).add_((1 - m_s[it]) * ps.detach().data)
         if i % 50 == 0:
             print(json.dumps({"epoch": epoch, "it": it, "loss": round(loss.item(), 4)}), flush=True)
+    if stopped:
+        # The time budget ended inside this epoch: the teacher as it is now, and the iterations done.
+        print(json.dumps({"time_limit_minutes": a.time_limit, "iterations": it, "images": it * a.batch}), flush=True)
+        knn(round(it / ipe, 3), time.time() - start)
+        break
     knn(epoch + 1, time.time() - start)

@@ -38,6 +38,9 @@ if (name === 'dino-step') {
     multicrop: { localCropsNumber: 6 },
     optim: { warmupEpochs: 1 },
     batchSize: batch, epochs: 100, itersPerEpoch: 100,
+    // The whole batch in one pass per resolution group, as the PyTorch loop it is compared with
+    // (the library's default bounds passes to 16 rows for big models).
+    microBatch: 0,
   });
   const crops = [images(batch, 28, 1), images(batch, 28, 1), ...Array.from({ length: 6 }, () => images(batch, 12, 1))];
   const steps = Number(stepsArg ?? 4);

@@ -234,7 +234,9 @@ export const PRESETS: Record<string, { description: string; values: Partial<Trai
   },
   reference: {
     description: 'the reference defaults of main_dino.py (ViT-S/16, 224 px, K 65536, 100 epochs) on an image folder (--data DIR)',
-    values: { dataset: 'folder' },
+    // Passes of 4 batch rows (8 global or 32 local crops at once): at batch 64 the activations
+    // of 8-row passes already overflow the 4 GiB wasm heap (measured), 4-row ones fit.
+    values: { dataset: 'folder', microBatch: 4 },
   },
   folder: {
     description: 'an image folder (--data DIR, one sub-folder per class or flat), resized to --image-size',

@@ -54,6 +54,9 @@ function isSystemError(e: unknown): boolean {
 
 /** Whether `e` is a user's mistake (exit 2, one line) rather than a bug (exit 1, stack trace). */
 export function isUserError(e: unknown): e is Error {
+  // A full wasm heap (@dino-ts/wasm-kernels' WasmOutOfMemoryError, by name: the kernels are
+  // loaded lazily) is fixed by smaller batches, which its message says.
+  if (e instanceof Error && e.name === 'WasmOutOfMemoryError') return true;
   return USER_ERRORS.some((cls) => e instanceof cls) || isSystemError(e);
 }
 

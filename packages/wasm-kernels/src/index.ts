@@ -18,3 +18,4 @@ export { prepareWasmThreads, cancelPrepareWasmThreads, isSharedMemory } from './
 export { defaultThreadCount, threadsUnavailableReason } from './thread-pool';
 export { FUSED_KERNEL_NAMES } from './kernels/fused';
 export { DEFAULT_PARALLEL_THRESHOLDS, type ParallelThresholds } from './split';
+export { WasmOutOfMemoryError } from './wasm-backend';

@@ -281,7 +281,16 @@ export class ThreadPool {
     Atomics.store(ctl, DONE, 0);
     Atomics.add(ctl, SEQ, 1);
     Atomics.notify(ctl, SEQ);
-    local(...parts[0]);
+    try {
+      local(...parts[0]);
+    } finally {
+      // Even when this thread's part throws, the workers' parts finish before the next call
+      // reuses their slots and the done counter.
+      this.waitForWorkers(ctl, fn);
+    }
+  }
+
+  private waitForWorkers(ctl: Int32Array, fn: PoolExport): void {
     const workers = this.states.length;
     let last = -1, since = performance.now();
     for (;;) {

@@ -134,3 +134,20 @@ describe('kernels on threads give the bits of one thread', () => {
     });
   });
 });
+
+describe('a full wasm heap', () => {
+  it('is a clear error, not a write at address 0', async () => {
+    const { makeOutput } = await import('./wasm-backend');
+    const disposed: object[] = [];
+    const full = {
+      wasm: { _malloc: () => 0, _free: () => undefined, HEAPU8: new Uint8Array(8) },
+      dataIdMap: { get: () => ({ id: 1, memoryOffset: 0, shape: [1000, 1000], dtype: 'float32' as const, refCount: 1 }) },
+      makeOutput: (shape: number[], dtype: tf.DataType) => ({ dataId: {}, shape, dtype }),
+      disposeData: (id: object) => disposed.push(id),
+    };
+    expect(() => makeOutput(full, [1000, 1000], 'float32')).toThrow(/out of WebAssembly memory allocating a float32 tensor of shape \[1000,1000\] \(3\.8 MiB\).*--micro-batch/);
+    expect(disposed.length).toBe(1);
+    // An empty tensor needs no memory.
+    expect(makeOutput(full, [0, 5], 'float32').shape).toEqual([0, 5]);
+  });
+});

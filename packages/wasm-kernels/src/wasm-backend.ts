@@ -65,3 +65,34 @@ export function offsetOf(backend: WasmBackendLike, t: TensorInfo): number {
   if (d == null) throw new Error('wasm-kernels: tensor is not on the wasm backend');
   return d.memoryOffset;
 }
+
+/** The wasm heap is full (a user can fix it with smaller batches; not a bug). */
+export class WasmOutOfMemoryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WasmOutOfMemoryError';
+  }
+}
+
+/** Bytes per element of the dtypes the kernels write. */
+const BYTES: Partial<Record<DataType, number>> = { float32: 4, int32: 4, bool: 1 };
+
+/**
+ * The backend's makeOutput, checked: tfjs-backend-wasm does not look at malloc's result, so a
+ * full heap would hand out offset 0 and the kernel would write over the start of memory. The
+ * wasm heap has 32-bit addresses (4 GiB at most), which large models reach.
+ */
+export function makeOutput(backend: WasmBackendLike, shape: number[], dtype: DataType): TensorInfo {
+  const out = backend.makeOutput(shape, dtype);
+  let size = 1;
+  for (const d of shape) size *= d;
+  if (size > 0 && offsetOf(backend, out) === 0) {
+    const mb = (size * (BYTES[dtype] ?? 4)) / 2 ** 20;
+    (backend as unknown as { disposeData(id: object): void }).disposeData(out.dataId);
+    throw new WasmOutOfMemoryError(
+      `wasm-kernels: out of WebAssembly memory allocating a ${dtype} tensor of shape [${shape}] (${mb.toFixed(1)} MiB); ` +
+        'the wasm heap holds at most 4 GiB: use smaller batches (for the trainer, a smaller --micro-batch or --batch-size)',
+    );
+  }
+  return out;
+}

@@ -3,7 +3,7 @@
  * SIMD GEMM of csrc/gemm.c.
  */
 import { BatchMatMul, broadcast_util, util, type TensorInfo } from '@tensorflow/tfjs-core';
-import { offsetOf, type WasmBackendLike } from '../wasm-backend';
+import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import type { KernelModule } from '../kernel-module';
 import { moduleFor, runStock, type KernelArgs } from '../state';
 import { parallelMin, splitRange } from '../split';
@@ -155,7 +155,7 @@ export function batchMatMul(args: KernelArgs<MatMulInputs, MatMulAttrs>): Tensor
   const backend = args.backend as WasmBackendLike;
   const { transposeA, transposeB } = args.attrs as MatMulAttrs;
   const plan = planGemm(a, b, transposeA, transposeB);
-  const out = backend.makeOutput(plan.outShape, 'float32');
+  const out = makeOutput(backend, plan.outShape, 'float32');
   if (util.sizeFromShape(plan.outShape) > 0) {
     runGemm(mod, plan, offsetOf(backend, a), offsetOf(backend, b), offsetOf(backend, out));
   }

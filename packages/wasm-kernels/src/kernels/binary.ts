@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { offsetOf, type WasmBackendLike } from '../wasm-backend';
+import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
 import { parallelMin, splitRange } from '../split';
 import { unaryParallel } from './unary';
@@ -79,7 +79,7 @@ export function binaryKernel(name: keyof typeof BINARY_OPS) {
     const plan = planBinary(a.shape, b.shape);
     if (plan.shape.length > MAX_RANK) return runStock(name, args);
     const backend = args.backend as WasmBackendLike;
-    const out = backend.makeOutput(plan.outShape, 'float32');
+    const out = makeOutput(backend, plan.outShape, 'float32');
     const size = tf.util.sizeFromShape(plan.outShape);
     if (size === 0) return out;
     if (name === tf.Pow && tf.util.sizeFromShape(b.shape) === 1 && tf.util.arraysEqual(plan.outShape, a.shape)) {

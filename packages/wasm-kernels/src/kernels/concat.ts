@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { offsetOf, type WasmBackendLike } from '../wasm-backend';
+import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
 import { parallelMin, splitRange } from '../split';
 
@@ -43,7 +43,7 @@ export function concat(args: KernelArgs<TensorInfo[], { axis: number | number[] 
   tf.backend_util.assertParamsConsistent(shapes, ax);
   const outShape = tf.backend_util.computeOutShape(shapes, ax);
   const backend = args.backend as WasmBackendLike;
-  const out = backend.makeOutput(outShape, inputs[0].dtype);
+  const out = makeOutput(backend, outShape, inputs[0].dtype);
   if (tf.util.sizeFromShape(outShape) === 0) return out;
   const rows = tf.util.sizeFromShape(outShape.slice(0, ax));
   place(backend, inputs, out, rows, inputs.map((t) => tf.util.sizeFromShape(t.shape.slice(ax))));
@@ -61,7 +61,7 @@ export function pack(args: KernelArgs<TensorInfo[], { axis: number }>): TensorIn
   if (axis < 0) axis += shape.length + 1;
   const outShape = [...shape.slice(0, axis), inputs.length, ...shape.slice(axis)];
   const backend = args.backend as WasmBackendLike;
-  const out = backend.makeOutput(outShape, inputs[0].dtype);
+  const out = makeOutput(backend, outShape, inputs[0].dtype);
   if (tf.util.sizeFromShape(outShape) === 0) return out;
   const n = tf.util.sizeFromShape(shape.slice(axis));
   place(backend, inputs, out, tf.util.sizeFromShape(shape.slice(0, axis)), inputs.map(() => n));

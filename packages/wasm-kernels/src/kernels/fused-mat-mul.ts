@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { _FusedMatMul, util, type TensorInfo } from '@tensorflow/tfjs-core';
-import { offsetOf, type WasmBackendLike } from '../wasm-backend';
+import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
 import { parallelMin, splitRange } from '../split';
 import { planGemm, runGemm } from './batch-mat-mul';
@@ -63,7 +63,7 @@ export function fusedMatMul(args: KernelArgs<FusedInputs, FusedAttrs>): TensorIn
   if (bm == null) return runStock(_FusedMatMul, args);
   const [mode, biasRows] = bm;
   const backend = args.backend as WasmBackendLike;
-  const out = backend.makeOutput(plan.outShape, 'float32');
+  const out = makeOutput(backend, plan.outShape, 'float32');
   if (util.sizeFromShape(plan.outShape) === 0) return out;
   const cPtr = offsetOf(backend, out);
   runGemm(mod, plan, offsetOf(backend, a), offsetOf(backend, b), cPtr);

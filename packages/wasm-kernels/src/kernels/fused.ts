@@ -6,7 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { offsetOf, type WasmBackendLike } from '../wasm-backend';
+import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, type KernelArgs } from '../state';
 import type { KernelModule } from '../kernel-module';
 import type { PoolExport } from '../thread-pool';
@@ -68,7 +68,7 @@ function adamw(args: KernelArgs<{ param: TensorInfo; grad: TensorInfo; expAvg: T
   const { mod, backend } = need(args.backend, FUSED_KERNEL_NAMES.adamw, [param, grad, expAvg, expAvgSq]);
   const n = sameSize(FUSED_KERNEL_NAMES.adamw, param, grad, expAvg, expAvgSq);
   const a = args.attrs as AdamWAttrs;
-  const outs = [param, expAvg, expAvgSq].map((t) => backend.makeOutput(t.shape, 'float32'));
+  const outs = [param, expAvg, expAvgSq].map((t) => makeOutput(backend, t.shape, 'float32'));
   if (n > 0) {
     const ptrs = [param, grad, expAvg, expAvgSq, ...outs].map((t) => offsetOf(backend, t));
     elementwise(mod, 'adamw_f32', ptrs, n, [a.decay, a.beta1, a.oneMinusBeta1, a.beta2, a.oneMinusBeta2, a.biasCorrection2Sqrt, a.eps, a.stepSize]);
@@ -81,7 +81,7 @@ function ema(args: KernelArgs<{ teacher: TensorInfo; student: TensorInfo }, { mo
   const { mod, backend } = need(args.backend, FUSED_KERNEL_NAMES.ema, [teacher, student]);
   const n = sameSize(FUSED_KERNEL_NAMES.ema, teacher, student);
   const { momentum, oneMinusMomentum } = args.attrs as { momentum: number; oneMinusMomentum: number };
-  const out = backend.makeOutput(teacher.shape, 'float32');
+  const out = makeOutput(backend, teacher.shape, 'float32');
   if (n > 0) elementwise(mod, 'ema_f32', [teacher, student, out].map((t) => offsetOf(backend, t)), n, [momentum, oneMinusMomentum]);
   return out;
 }
@@ -89,7 +89,7 @@ function ema(args: KernelArgs<{ teacher: TensorInfo; student: TensorInfo }, { mo
 function gelu(args: KernelArgs<{ x: TensorInfo }>): TensorInfo {
   const { x } = args.inputs;
   const { mod, backend } = need(args.backend, FUSED_KERNEL_NAMES.gelu, [x]);
-  const out = backend.makeOutput(x.shape, 'float32');
+  const out = makeOutput(backend, x.shape, 'float32');
   const n = tf.util.sizeFromShape(x.shape);
   if (n > 0) elementwise(mod, 'gelu_f32', [offsetOf(backend, x), offsetOf(backend, out)], n, []);
   return out;
@@ -99,7 +99,7 @@ function geluGrad(args: KernelArgs<{ dy: TensorInfo; x: TensorInfo }>): TensorIn
   const { dy, x } = args.inputs;
   const { mod, backend } = need(args.backend, FUSED_KERNEL_NAMES.geluGrad, [dy, x]);
   const n = sameSize(FUSED_KERNEL_NAMES.geluGrad, dy, x);
-  const out = backend.makeOutput(x.shape, 'float32');
+  const out = makeOutput(backend, x.shape, 'float32');
   if (n > 0) elementwise(mod, 'gelu_grad_f32', [dy, x, out].map((t) => offsetOf(backend, t)), n, []);
   return out;
 }
@@ -126,9 +126,9 @@ function layerNorm(args: KernelArgs<{ x: TensorInfo; weight: TensorInfo; bias: T
   const { mod, backend } = need(args.backend, name, [x, weight, bias]);
   const [rows, n] = rowsOf(name, x, weight, bias);
   const statShape = x.shape.slice(0, -1);
-  const y = backend.makeOutput(x.shape, 'float32');
-  const mean = backend.makeOutput(statShape, 'float32');
-  const rstd = backend.makeOutput(statShape, 'float32');
+  const y = makeOutput(backend, x.shape, 'float32');
+  const mean = makeOutput(backend, statShape, 'float32');
+  const rstd = makeOutput(backend, statShape, 'float32');
   if (rows > 0 && n > 0) {
     const [px, pw, pb, py, pm, pr] = [x, weight, bias, y, mean, rstd].map((t) => offsetOf(backend, t));
     const eps = (args.attrs as { eps: number }).eps;
@@ -148,9 +148,9 @@ function layerNormGrad(args: KernelArgs<{ dy: TensorInfo; x: TensorInfo; weight:
   if (tf.util.sizeFromShape(mean.shape) !== rows || tf.util.sizeFromShape(rstd.shape) !== rows) {
     throw new Error(`wasm-kernels: ${name}: mean and rstd need one value per row (${rows})`);
   }
-  const dx = backend.makeOutput(x.shape, 'float32');
-  const dw = backend.makeOutput([n], 'float32');
-  const db = backend.makeOutput([n], 'float32');
+  const dx = makeOutput(backend, x.shape, 'float32');
+  const dw = makeOutput(backend, [n], 'float32');
+  const db = makeOutput(backend, [n], 'float32');
   if (n > 0) {
     const [pdy, px, pw, pm, pr, pdx, pdw, pdb] = [dy, x, weight, mean, rstd, dx, dw, db].map((t) => offsetOf(backend, t));
     if (rows === 0) {

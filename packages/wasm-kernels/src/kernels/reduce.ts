@@ -3,7 +3,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { offsetOf, type WasmBackendLike } from '../wasm-backend';
+import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
 import { parallelMin, splitRange } from '../split';
 
@@ -60,7 +60,7 @@ export function reduceKernel(name: keyof typeof REDUCE_OPS) {
     if (plan.shape.length > MAX_RANK) return runStock(name, args);
     const outShape = keepDims ? tf.backend_util.expandShapeToKeepDim(outShape0, axes) : outShape0;
     const backend = args.backend as WasmBackendLike;
-    const out = backend.makeOutput(outShape, 'float32');
+    const out = makeOutput(backend, outShape, 'float32');
     const count = tf.util.sizeFromShape(reduceShape);
     const scale = name === tf.Mean ? 1 / count : 1;
     if (size === 0) {

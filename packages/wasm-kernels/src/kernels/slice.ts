@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelModule } from '../kernel-module';
-import { offsetOf, type WasmBackendLike } from '../wasm-backend';
+import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
 import { parallelMin, splitRange } from '../split';
 
@@ -42,7 +42,7 @@ export function planSlice(shape: number[], begin: number[], size: number[]): { s
 }
 
 function sliceInto(mod: KernelModule, backend: WasmBackendLike, x: TensorInfo, begin: number[], size: number[], outShape: number[]): TensorInfo {
-  const out = backend.makeOutput(outShape, x.dtype);
+  const out = makeOutput(backend, outShape, x.dtype);
   if (tf.util.sizeFromShape(size) === 0) return out;
   const p = planSlice(x.shape, begin, size);
   // Parts are ranges of the slice's first dimension, each with its own begin and size.

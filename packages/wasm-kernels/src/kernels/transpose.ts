@@ -3,7 +3,7 @@
  * kernel.
  */
 import { Transpose, util, type TensorInfo } from '@tensorflow/tfjs-core';
-import { offsetOf, type WasmBackendLike } from '../wasm-backend';
+import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
 import { parallelMin, splitRange } from '../split';
 
@@ -50,7 +50,7 @@ export function transpose(args: KernelArgs<{ x: TensorInfo }, { perm: number[] }
   const outShape = perm.map((d) => x.shape[d]);
   const s = simplifyTranspose(x.shape, perm);
   if (s.shape.length > MAX_RANK) return runStock(Transpose, args);
-  const out = backend.makeOutput(outShape, x.dtype);
+  const out = makeOutput(backend, outShape, x.dtype);
   if (util.sizeFromShape(outShape) === 0) return out;
   // Parts are ranges of the output's first dimension (each a strided block of the input).
   const size = util.sizeFromShape(outShape);

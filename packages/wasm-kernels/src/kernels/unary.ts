@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { offsetOf, type WasmBackendLike } from '../wasm-backend';
+import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
 import { parallelMin, splitRange } from '../split';
 import type { KernelModule } from '../kernel-module';
@@ -40,7 +40,7 @@ export function unaryKernel(name: keyof typeof UNARY_OPS) {
     const { x } = args.inputs;
     if (mod == null || x.dtype !== 'float32') return runStock(name, args);
     const backend = args.backend as WasmBackendLike;
-    const out = backend.makeOutput(x.shape, 'float32');
+    const out = makeOutput(backend, x.shape, 'float32');
     const n = tf.util.sizeFromShape(x.shape);
     if (n > 0) unaryParallel(mod, offsetOf(backend, x), offsetOf(backend, out), n, op);
     return out;
