@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Rng, loadParams, type NamedArray } from '@dino-ts/core';
 import { readFixture, fx, compareArrays, useBackend } from '@dino-ts/core/testing';
 import { DinoTrainer } from '@dino-ts/dino';
-import { referenceFixtureTrainer, referenceTrainSettings } from '@dino-ts/dino/testing';
+import { fixtureCrops as crops, loadFixtureInit as loadInit, referenceFixtureTrainer, referenceTrainSettings } from '@dino-ts/dino/testing';
 import { createDinoAugmentation, dinoAugmentConfigForImageSize } from '@dino-ts/augment';
 import { probeWebgpu, activateWebgpu } from './gpu-backends';
 
@@ -25,24 +25,13 @@ const status = probeWebgpu();
 const adapter = status.hardware ?? status.software;
 if (!adapter) console.log(`webgpu parity tests skipped: ${status.detail}`);
 
-function subset(tensors: Record<string, NamedArray>, prefix: string): Record<string, NamedArray> {
-  const out: Record<string, NamedArray> = {};
-  for (const [k, v] of Object.entries(tensors)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
-  return out;
-}
-
-function loadInit(trainer: DinoTrainer, tensors: Record<string, NamedArray>): void {
-  const init = subset(tensors, 'init.');
-  loadParams(trainer.student.params(), init, { source: 'student init' });
-  loadParams(trainer.teacher.params(), init, { source: 'teacher init' });
-}
-
-function crops(tensors: Record<string, NamedArray>, prefix: string, n: number): tf.Tensor4D[] {
-  return Array.from({ length: n }, (_, i) => {
-    const a = tensors[`${prefix}crop${i}`];
-    return tf.tensor4d(a.data as Float32Array, a.shape as [number, number, number, number]);
+// CI installs Mesa's EGL/OpenGL drivers and sets DINO_REQUIRE_WEBGPU=1: there a missing adapter
+// is a failure, not a skip.
+describe.runIf(!adapter && process.env.DINO_REQUIRE_WEBGPU === '1')('webgpu required', () => {
+  it('finds a WebGPU adapter', () => {
+    expect.fail(`no WebGPU adapter: ${status.detail}`);
   });
-}
+});
 
 /** Runs `fn` on `backend` and returns its arrays, read asynchronously (webgpu cannot read sync). */
 async function on(backend: 'cpu' | 'webgpu', fn: () => Promise<Record<string, tf.Tensor>>): Promise<Record<string, Float32Array>> {

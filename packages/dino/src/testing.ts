@@ -1,8 +1,11 @@
 /**
  * Test helpers for trainers built from the PyTorch reference's fixtures (scripts/fixtures/
  * make_dino.py, make_resume.py): the fixture's tiny ViT and head, and its training settings in
- * the trainer's groups. Used by this package's parity tests and by @dino-ts/weights' resume tests.
+ * the trainer's groups, and the fixtures' weights and crops. Used by this package's parity tests,
+ * by @dino-ts/weights' resume tests and by the trainer's webgpu parity tests.
  */
+import * as tf from '@tensorflow/tfjs-core';
+import { loadParams, type NamedArray } from '@dino-ts/core';
 import { VisionTransformer } from '@dino-ts/backbones';
 import { DinoTrainer } from './trainer';
 import type { DinoTrainerConfig } from './config';
@@ -56,5 +59,27 @@ export function referenceFixtureTrainer(meta: Record<string, string>, extra: Par
     itersPerEpoch: 1,
     epochs: 1,
     ...extra,
+  });
+}
+
+/** The tensors of a fixture whose names start with `prefix`, the prefix removed. */
+export function fixtureSubset(tensors: Record<string, NamedArray>, prefix: string): Record<string, NamedArray> {
+  const out: Record<string, NamedArray> = {};
+  for (const [k, v] of Object.entries(tensors)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
+  return out;
+}
+
+/** Loads the fixture's `init.*` weights into the student and the teacher. */
+export function loadFixtureInit(trainer: DinoTrainer, tensors: Record<string, NamedArray>): void {
+  const init = fixtureSubset(tensors, 'init.');
+  loadParams(trainer.student.params(), init, { source: 'student init' });
+  loadParams(trainer.teacher.params(), init, { source: 'teacher init' });
+}
+
+/** The fixture's crops `<prefix>crop0..n-1` as NHWC tensors (the caller disposes them). */
+export function fixtureCrops(tensors: Record<string, NamedArray>, prefix: string, n: number): tf.Tensor4D[] {
+  return Array.from({ length: n }, (_, i) => {
+    const a = tensors[`${prefix}crop${i}`];
+    return tf.tensor4d(a.data as Float32Array, a.shape as [number, number, number, number]);
   });
 }

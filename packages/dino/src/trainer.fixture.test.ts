@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { it, expect } from 'vitest';
 import { describeBackends, fx, assertClose, assertRelClose } from '@dino-ts/core/testing';
 import { DinoTrainer } from './trainer';
-import { referenceFixtureTrainer } from './testing';
+import { fixtureCrops as crops, loadFixtureInit as loadInit, referenceFixtureTrainer } from './testing';
 import type { BackwardMode } from './config';
-import { crops, gradsFx, loadInit, threeReferenceSteps } from './test/reference-steps';
+import { gradsFx, threeReferenceSteps } from './test/reference-steps';
 
 describeBackends('DinoTrainer vs the reference training loop (tiny ViT)', () => {
   // ('perView' over the whole batch is what the 3-step test below runs.)

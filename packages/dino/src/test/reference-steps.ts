@@ -5,33 +5,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { loadParams, type NamedArray } from '@dino-ts/core';
 import { readFixture, fx, assertClose, assertRelClose } from '@dino-ts/core/testing';
 import type { DinoTrainer } from '../trainer';
-import { referenceFixtureTrainer, referenceTrainSettings } from '../testing';
+import { fixtureCrops as crops, loadFixtureInit as loadInit, referenceFixtureTrainer, referenceTrainSettings } from '../testing';
 
 const fixtureUrl = (name: string) => fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url));
 export const gradsFx = readFixture(fixtureUrl('vit_grads.safetensors'));
 export const stepsFx = readFixture(fixtureUrl('vit_steps.safetensors'));
-
-function subset(tensors: Record<string, NamedArray>, prefix: string): Record<string, NamedArray> {
-  const out: Record<string, NamedArray> = {};
-  for (const [k, v] of Object.entries(tensors)) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = v;
-  return out;
-}
-
-export function loadInit(trainer: DinoTrainer, tensors: Record<string, NamedArray>): void {
-  const init = subset(tensors, 'init.');
-  loadParams(trainer.student.params(), init, { source: 'student init' });
-  loadParams(trainer.teacher.params(), init, { source: 'teacher init' });
-}
-
-export function crops(tensors: Record<string, NamedArray>, prefix: string, n: number): tf.Tensor4D[] {
-  return Array.from({ length: n }, (_, i) => {
-    const a = tensors[`${prefix}crop${i}`];
-    return tf.tensor4d(a.data as Float32Array, a.shape as [number, number, number, number]);
-  });
-}
 
 /**
  * Three steps of the fixture's run, each value checked against the reference's; returns the
