@@ -229,6 +229,14 @@ if (wanted('browser')) {
       result.losses.length === 2 &&
       result.losses.every(Number.isFinite);
     check('browser', Boolean(ok), ok ? `Chromium ran a ViT forward (CLS [${result.clsShape}]), an attention mask (${result.maskCount} of 16 patches), a k-NN vote (${result.knnTop1}%) and 2 DINO steps (loss ${result.losses.map((l) => l.toFixed(4)).join(', ')}) on wasm with ${result.kernels} dino-ts kernels${result.relaxedSimd ? ' (relaxed SIMD)' : ''}` : `the page failed: ${JSON.stringify(result)}`);
+    // The same page cross-origin isolated, its kernels on 2 threads (Web Workers on the shared
+    // memory of tfjs's threaded build), every call split: the same bits as one thread, and the
+    // same DINO steps (tfjs's own threaded kernels may round differently, hence a tolerance).
+    const iso = await runPage(site, { isolated: true, query: '?threads=2' });
+    const isoOk =
+      iso && !iso.error && iso.crossOriginIsolated === true && iso.threads === 2 && iso.sameBits === true &&
+      ok && iso.losses.length === 2 && iso.losses.every((l, i) => Math.abs(l - result.losses[i]) < 1e-4);
+    check('browser', Boolean(isoOk), isoOk ? `cross-origin isolated, the kernels ran on 2 threads (Web Workers): the same bits as 1 thread, DINO losses ${iso.losses.map((l) => l.toFixed(4)).join(', ')}` : `the isolated page with 2 kernel threads failed: ${JSON.stringify(iso)}`);
   }
 }
 
@@ -269,22 +277,26 @@ if (!keep) rmSync(work, { recursive: true, force: true });
 log(failures.length === 0 ? `all consumer checks passed (${STEPS.filter(wanted).join(', ')})` : `${failures.length} consumer check(s) failed:\n- ${failures.join('\n- ')}`);
 process.exit(failures.length === 0 ? 0 : 1);
 
-/** Serves `site` on localhost and opens it in headless Chromium; returns what the page reports. */
-async function runPage(site) {
+/**
+ * Serves `site` on localhost and opens it in headless Chromium; returns what the page reports.
+ * `isolated`: with the headers that make the page cross-origin isolated (SharedArrayBuffer).
+ */
+async function runPage(site, { isolated = false, query = '' } = {}) {
   const { chromium } = await import('playwright-core');
   const types = { '.html': 'text/html', '.js': 'text/javascript', '.wasm': 'application/wasm' };
+  const coi = isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
   const server = createServer((req, res) => {
     const path = join(site, decodeURIComponent(new URL(req.url, 'http://x').pathname));
     if (!path.startsWith(site) || !existsSync(path) || statSync(path).isDirectory()) {
-      res.writeHead(path.endsWith('/') ? 200 : 404, { 'content-type': 'text/html' });
+      res.writeHead(path.endsWith('/') ? 200 : 404, { 'content-type': 'text/html', ...coi });
       res.end(path.endsWith('/') ? readFileSync(join(site, 'index.html')) : 'not found');
       return;
     }
-    res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream' });
+    res.writeHead(200, { 'content-type': types[extname(path)] ?? 'application/octet-stream', ...coi });
     res.end(readFileSync(path));
   });
   await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  const url = `http://127.0.0.1:${server.address().port}/`;
+  const url = `http://127.0.0.1:${server.address().port}/${query}`;
   const executablePath = process.env.DINO_CHROMIUM ?? '/usr/bin/chromium';
   if (!existsSync(executablePath)) {
     server.close();

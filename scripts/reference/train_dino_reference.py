@@ -24,7 +24,8 @@ fashion-mnist --time-limit 20` followed by `dino eval knn --bank 0`:
   DINO_REF=path/to/dino OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/reference/train_dino_reference.py \
       --train-size 60000 --epochs 8 --batch 64 --lr 0.001 --embed-dim 64 --depth 2 --heads 2 \
       --out-dim 1024 --hidden-dim 512 --bottleneck-dim 128 --local-crops 4 --local-size 12 \
-      --momentum 0.99 --teacher-temp 0.04 --drop-path 0.1 --bank 0 --test 10000 --time-limit 20
+      --momentum 0.99 --teacher-temp 0.04 --drop-path 0.1 --bank 2048 --test 1000 \
+      --final-bank 0 --final-test 10000 --time-limit 20
 
 Prints one JSON line per k-NN evaluation."""
 import argparse
@@ -77,6 +78,9 @@ p.add_argument("--freeze-last-layer", type=int, default=1)
 p.add_argument("--drop-path", type=float, default=0.1)
 p.add_argument("--threads", type=int, default=1)
 p.add_argument("--seed", type=int, default=0)
+p.add_argument("--final-bank", type=int, default=None,
+               help="memory bank of the k-NN after training (default: --bank); 0: the whole training split")
+p.add_argument("--final-test", type=int, default=None, help="held-out images of the k-NN after training (default: --test)")
 p.add_argument("--time-limit", type=float, default=None,
                help="stop training after this many minutes of wall-clock time since it began (the epoch-end k-NN "
                     "evaluations included, as dino-ts's --time-limit), then evaluate once more")
@@ -157,14 +161,19 @@ wd_s = utils.cosine_scheduler(0.04, 0.4, a.epochs, ipe)
 m_s = utils.cosine_scheduler(a.momentum, 1, a.epochs, ipe)
 
 
+final_bank = bank if a.final_bank is None else rng.permutation(len(train_x))[: (a.final_bank or len(train_x))]
+final_test = a.test if a.final_test is None else a.final_test
+
+
 @torch.no_grad()
-def knn(epoch, seconds):
+def knn(epoch, seconds, idx=bank, n_test=a.test):
     teacher.eval()
     f = lambda xs: F.normalize(torch.cat([teacher.backbone(torch.stack([norm(Image.fromarray(x, mode)) for x in xs[i:i + 256]]))
                                           for i in range(0, len(xs), 256)]), dim=1)
-    tr, te = f(train_x[bank]), f(test_x[: a.test])
-    top1, _ = knn_classifier(tr, torch.from_numpy(train_y[bank].astype(np.int64)), te, torch.from_numpy(test_y[: a.test].astype(np.int64)), 20, 0.07, 10)
-    print(json.dumps({"impl": "pytorch-reference", "epoch": epoch, "knn_top1": round(top1, 2), "seconds": round(seconds, 1)}), flush=True)
+    tr, te = f(train_x[idx]), f(test_x[:n_test])
+    top1, _ = knn_classifier(tr, torch.from_numpy(train_y[idx].astype(np.int64)), te, torch.from_numpy(test_y[:n_test].astype(np.int64)), 20, 0.07, 10)
+    print(json.dumps({"impl": "pytorch-reference", "epoch": epoch, "knn_top1": round(top1, 2), "bank": len(idx), "test": n_test,
+                      "seconds": round(seconds, 1)}), flush=True)
     # main_dino.py never puts its teacher in eval mode: a BatchNorm head normalises with batch statistics.
     teacher.train()
 
@@ -200,8 +209,11 @@ for epoch in range(a.epochs):
         if i % 50 == 0:
             print(json.dumps({"epoch": epoch, "it": it, "loss": round(loss.item(), 4)}), flush=True)
     if stopped:
-        # The time budget ended inside this epoch: the teacher as it is now, and the iterations done.
-        print(json.dumps({"time_limit_minutes": a.time_limit, "iterations": it, "images": it * a.batch}), flush=True)
-        knn(round(it / ipe, 3), time.time() - start)
+        # The time budget ended inside this epoch: the teacher as it is now.
         break
     knn(epoch + 1, time.time() - start)
+done = it if stopped else a.epochs * ipe
+print(json.dumps({"time_limit_minutes": a.time_limit, "iterations": done, "images": done * a.batch,
+                  "training_seconds": round(time.time() - start, 1)}), flush=True)
+if stopped or a.final_bank is not None or a.final_test is not None:
+    knn(round(done / ipe, 3), time.time() - start, final_bank, final_test)

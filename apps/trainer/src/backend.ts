@@ -194,7 +194,7 @@ export async function selectBackend(choice: BackendChoice, opts: SelectOptions =
     if (native) return { ...native, reason: `auto: ${native.reason}` };
     const wasm = await useWasm(opts);
     if (wasm) {
-      return { ...wasm, reason: `auto: no GPU backend (${noCuda}; webgpu: ${webgpuFailure}) and no native TensorFlow, so WebAssembly SIMD` };
+      return { ...wasm, reason: `auto: no GPU backend (${noCuda}; webgpu: ${webgpuFailure}) and no native TensorFlow, so ${wasm.reason}` };
     }
     const cpu = await useCpu();
     if (cpu) return { ...cpu, reason: 'auto: wasm failed to initialise, falling back to cpu' };

@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { join, dirname } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
@@ -318,7 +319,7 @@ export function backendReport(active?: string): string[] {
         : `not usable: ${w.detail}`;
   lines.push(`  webgpu (@tensorflow/tfjs-backend-webgpu + webgpu): ${wstate}`);
   for (const [name, pkg, what] of [
-    ['wasm', '@tensorflow/tfjs-backend-wasm', 'WebAssembly SIMD with the dino-ts kernels; runs anywhere'],
+    ['wasm', '@tensorflow/tfjs-backend-wasm', `WebAssembly SIMD with the dino-ts kernels on up to ${availableParallelism()} threads (--threads); runs anywhere`],
     ['cpu', '@tensorflow/tfjs-backend-cpu', 'plain JavaScript; the slowest, for debugging'],
   ] as const) {
     lines.push(`  ${name} (${pkg}): ${resolves(pkg) ? `usable${active === name ? ' (active)' : ''}: ${what}` : 'not installed: reinstall dependencies (`pnpm install`)'}`);

@@ -5,7 +5,7 @@
  *
  * Where that memory comes from:
  * - Browsers (cross-origin isolated pages): tfjs-backend-wasm picks its multi-threaded SIMD
- *   build, whose memory is already shared.
+ *   build, whose memory is already shared (prepareWasmThreads() finds it).
  * - Node: tfjs switches that build off (its pthread workers are created from blob: URLs, which
  *   Node's worker_threads refuse), and its SIMD build defines an unshared memory. A memory's
  *   "shared" flag is one bit of the module's binary, and the SIMD build never relies on the
@@ -129,14 +129,41 @@ function looksLikeTfjsBackend(bytes: Uint8Array): boolean {
 let preparing: { restore(): void } | null = null;
 
 /**
- * Makes the next initialisation of tfjs-backend-wasm's SIMD build (in Node) run on a shared
- * memory, so `registerWasmKernels({ threads })` can use more than one thread. Call it before
- * `tf.setBackend('wasm')` / `tf.ready()`. It wraps `WebAssembly.instantiate` until that module
- * has been instantiated once, then restores it; other modules pass through untouched.
+ * Shared memories handed to a module being instantiated while prepareWasmThreads() watched:
+ * tfjs's threaded build creates its memory in its glue code and keeps it in a local variable,
+ * so the import is the one place it can be found.
+ */
+const captured: WebAssembly.Memory[] = [];
+
+/** The shared memories seen in instantiations (see prepareWasmThreads). */
+export function capturedMemories(): readonly WebAssembly.Memory[] {
+  return captured;
+}
+
+function captureFrom(imports: WebAssembly.Imports | undefined): boolean {
+  let found = false;
+  for (const mod of Object.values(imports ?? {})) {
+    for (const v of Object.values(mod ?? {})) {
+      if (v instanceof WebAssembly.Memory && isSharedMemory(v) && !captured.includes(v)) {
+        captured.push(v);
+        found = true;
+      }
+    }
+  }
+  return found;
+}
+
+/**
+ * Prepares the next initialisation of tfjs-backend-wasm for kernels on several threads; call it
+ * before `tf.setBackend('wasm')` / `tf.ready()`. It watches `WebAssembly.instantiate` (and, in
+ * browsers, `instantiateStreaming`) until the backend's module has been instantiated, then
+ * restores them; other modules pass through untouched.
+ * - Node: the SIMD build is instantiated with its memory made shared (see above).
+ * - Browsers (cross-origin isolated pages): tfjs loads its threaded build by itself; this
+ *   remembers the shared memory that build is given, which its glue code does not expose.
  *
- * Returns false where it cannot help: no SharedArrayBuffer (a browser page that is not
- * cross-origin isolated), or a browser, where tfjs loads its multi-threaded build by itself
- * when the page is isolated.
+ * Returns false where threads cannot run: no SharedArrayBuffer (a page that is not
+ * cross-origin isolated).
  *
  * @example
  * ```ts
@@ -147,16 +174,20 @@ let preparing: { restore(): void } | null = null;
  */
 export function prepareWasmThreads(): boolean {
   if (typeof SharedArrayBuffer === 'undefined') return false;
-  const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  if (proc?.versions?.node == null) return false;
   if (preparing != null) return true;
+  const isNode = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node != null;
   const original = WebAssembly.instantiate;
+  const originalStreaming = WebAssembly.instantiateStreaming;
   const restore = (): void => {
     if (WebAssembly.instantiate === wrapped) WebAssembly.instantiate = original;
+    if (originalStreaming != null && WebAssembly.instantiateStreaming === wrappedStreaming) {
+      WebAssembly.instantiateStreaming = originalStreaming;
+    }
     preparing = null;
   };
   const wrapped = function instantiate(source: unknown, imports?: WebAssembly.Imports): Promise<unknown> {
-    if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
+    if (!isNode && captureFrom(imports)) restore();
+    if (isNode && (source instanceof ArrayBuffer || ArrayBuffer.isView(source))) {
       const view = source instanceof ArrayBuffer
         ? new Uint8Array(source)
         : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
@@ -168,7 +199,12 @@ export function prepareWasmThreads(): boolean {
     }
     return (original as (s: unknown, i?: WebAssembly.Imports) => Promise<unknown>)(source, imports);
   } as typeof WebAssembly.instantiate;
+  const wrappedStreaming = function instantiateStreaming(source: Response | PromiseLike<Response>, imports?: WebAssembly.Imports) {
+    if (captureFrom(imports)) restore();
+    return originalStreaming.call(WebAssembly, source, imports);
+  } as typeof WebAssembly.instantiateStreaming;
   WebAssembly.instantiate = wrapped;
+  if (!isNode && originalStreaming != null) WebAssembly.instantiateStreaming = wrappedStreaming;
   preparing = { restore };
   return true;
 }

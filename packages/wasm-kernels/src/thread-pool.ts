@@ -149,7 +149,7 @@ export function threadsUnavailableReason(memory: WebAssembly.Memory | null): str
     return 'this environment has no SharedArrayBuffer (a browser page must be cross-origin isolated: COOP same-origin + COEP require-corp)';
   }
   if (memory != null && !(memory.buffer instanceof SharedArrayBuffer)) {
-    return "the wasm backend's memory is not shared: call prepareWasmThreads() before tf.setBackend('wasm') (Node), or serve the page cross-origin isolated so tfjs loads its threaded build (browsers)";
+    return "the wasm backend's memory is not shared: call prepareWasmThreads() before tf.setBackend('wasm') (and, in a browser, serve the page cross-origin isolated so tfjs loads its threaded build)";
   }
   const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
   if (proc?.versions?.node != null) {

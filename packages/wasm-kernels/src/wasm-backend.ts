@@ -4,6 +4,7 @@
  * emscripten module's linear memory; `dataIdMap` maps a tensor's dataId to its byte offset there.
  */
 import type { DataType, TensorInfo } from '@tensorflow/tfjs-core';
+import { capturedMemories } from './shared-memory';
 
 export interface WasmTensorData {
   id: number;
@@ -44,7 +45,7 @@ export function isWasmBackend(backend: unknown): backend is WasmBackendLike {
 /** The WebAssembly.Memory all tensors of `backend` live in. */
 export function backendMemory(backend: WasmBackendLike): WebAssembly.Memory {
   const m = backend.wasm;
-  const candidates: unknown[] = [m.wasmMemory];
+  const candidates: unknown[] = [m.wasmMemory, ...capturedMemories()];
   for (const exportsObj of [m.asm, m.wasmExports]) {
     if (exportsObj == null) continue;
     candidates.push(exportsObj.memory);
@@ -52,6 +53,11 @@ export function backendMemory(backend: WasmBackendLike): WebAssembly.Memory {
   }
   for (const c of candidates) {
     if (c instanceof WebAssembly.Memory && c.buffer === m.HEAPU8.buffer) return c;
+  }
+  if (typeof SharedArrayBuffer !== 'undefined' && m.HEAPU8.buffer instanceof SharedArrayBuffer) {
+    throw new Error(
+      "wasm-kernels: tfjs-backend-wasm runs its threaded build, whose memory only prepareWasmThreads() can find: call it before tf.setBackend('wasm')",
+    );
   }
   throw new Error(
     'wasm-kernels: cannot find the WebAssembly.Memory of tfjs-backend-wasm (tested with 4.22); ' +

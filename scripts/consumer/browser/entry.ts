@@ -10,7 +10,7 @@ import { DinoHead } from '@dino-ts/head';
 import { DinoTrainer } from '@dino-ts/dino';
 import { DataLoader, ShapesDataset, toTensor } from '@dino-ts/data';
 import { attentionMaps, attentionMask, knnClassifier } from '@dino-ts/eval';
-import { registerWasmKernels, wasmKernelsInfo } from '@dino-ts/wasm-kernels';
+import { prepareWasmThreads, registerWasmKernels, wasmKernelsInfo } from '@dino-ts/wasm-kernels';
 
 declare global {
   interface Window {
@@ -18,11 +18,37 @@ declare global {
   }
 }
 
+/**
+ * The same matrix products, element-wise op and LayerNorm-like chain on one kernel thread and on
+ * `threads`, every call split however small: true when both give the same bits.
+ */
+async function sameBitsOnThreads(threads: number): Promise<boolean> {
+  const run = async (n: number): Promise<Float32Array[]> => {
+    await registerWasmKernels({ threads: n, parallelThresholds: { elements: 1, macs: 1 } });
+    const outs = tf.tidy(() => {
+      const a = tf.randomNormal([67, 45], 0, 1, 'float32', 1), b = tf.randomNormal([123, 45], 0, 1, 'float32', 2);
+      const y = tf.matMul(a, b, false, true);
+      return [y, tf.exp(tf.mul(y, 0.01)), tf.transpose(tf.reshape(y, [67, 3, 41]), [1, 0, 2]), tf.sum(y, 1)];
+    });
+    const arrays = await Promise.all(outs.map(async (t) => new Float32Array(await t.data())));
+    tf.dispose(outs);
+    return arrays;
+  };
+  const one = await run(1);
+  const many = await run(threads);
+  return one.every((x, i) => x.length === many[i].length && x.every((v, j) => Object.is(v, many[i][j])));
+}
+
 async function main(): Promise<Record<string, unknown>> {
+  // ?threads=N: the page is served cross-origin isolated, so tfjs loads its threaded build (a
+  // shared memory, which prepareWasmThreads() finds) and the kernels can run on Web Workers.
+  const threads = Number(new URL(location.href).searchParams.get('threads') ?? 1);
+  if (threads > 1 && !prepareWasmThreads()) throw new Error('threads asked for, but the page is not cross-origin isolated');
   setWasmPaths('/wasm/');
   if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
   await tf.ready();
-  await registerWasmKernels();
+  const sameBits = threads > 1 ? await sameBitsOnThreads(threads) : null;
+  await registerWasmKernels({ threads, parallelThresholds: threads > 1 ? { elements: 1, macs: 1 } : undefined });
   const info = wasmKernelsInfo();
   const rng = new Rng(1);
 
@@ -77,6 +103,9 @@ async function main(): Promise<Record<string, unknown>> {
     backend: tf.getBackend(),
     kernels: info?.kernels.length ?? 0,
     relaxedSimd: info?.relaxedSimd ?? false,
+    threads: info?.threads ?? 0,
+    crossOriginIsolated: globalThis.crossOriginIsolated === true,
+    sameBits,
     clsShape,
     clsFinite,
     headMass,
