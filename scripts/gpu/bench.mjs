@@ -12,8 +12,8 @@ const fromTrainer = createRequire(new URL('apps/trainer/package.json', root));
 const tf = fromTrainer('@tensorflow/tfjs-core');
 const load = (path) => import(new URL(path, root).href);
 const { Rng, loadParams } = await load('packages/core/dist/index.js');
-const { createBackbone } = await load('packages/backbones/dist/index.js');
-const { DinoTrainer } = await load('packages/dino/dist/index.js');
+// The workloads of `pnpm bench`, the same definitions.
+const { benchTrainer, timeDinoStep, timeVitS16 } = await load('apps/trainer/bench/workloads.mjs');
 const gpu = await load('apps/trainer/dist/index.js');
 const { selectBackend } = gpu;
 
@@ -36,22 +36,6 @@ async function use(choice) {
   return { backend: info.name, device: choice === 'webgpu' ? gpu.activeWebgpuAdapter()?.name : info.provider };
 }
 
-const rng = new Rng(0);
-const images = (b, px, c) => tf.tensor4d(Float32Array.from({ length: b * px * px * c }, () => rng.normal()), [b, px, px, c]);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-// The benchmark's DINO step: ViT 192 x 6, 3 heads, patch 4, 28 px, 2 + 6 crops, K 4096; quick: batch 8.
-function dinoTrainer(batch, small = false) {
-  return new DinoTrainer({
-    backbone: { arch: 'vit', options: { imgSize: 28, patchSize: 4, inChans: 1, embedDim: small ? 64 : 192, depth: small ? 2 : 6, numHeads: small ? 2 : 3 }, dropPathRate: small ? 0 : 0.1 },
-    head: small ? { outDim: 256, hiddenDim: 128, bottleneckDim: 64 } : { outDim: 4096, hiddenDim: 2048, bottleneckDim: 256 },
-    multicrop: { localCropsNumber: 6 },
-    // The parity run takes real steps (lr scaled by batch / 256 as the reference does).
-    optim: small ? { warmupEpochs: 0, lr: 0.1 } : { warmupEpochs: 1 },
-    batchSize: batch, epochs: 100, itersPerEpoch: 100,
-  });
-}
-
 const t0 = performance.now();
 if (name === 'parity') {
   // cpu first: its weights are the start of both runs.
@@ -66,7 +50,7 @@ if (name === 'parity') {
     return out;
   };
   const run = async (init) => {
-    const t = dinoTrainer(batch, true);
+    const t = benchTrainer({ batch, small: true });
     if (init) {
       const pick = (prefix) => Object.fromEntries(Object.entries(init).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), { dtype: 'F32', ...v }]));
       loadParams(t.student.params(), pick('student.'), { source: 'cpu run' });
@@ -99,35 +83,10 @@ if (name === 'parity') {
 }
 
 const used = await use(backend);
-const times = [];
-let batch;
-if (name === 'dino-step') {
-  batch = quick ? 8 : 64;
-  const trainer = dinoTrainer(batch);
-  const crops = [images(batch, 28, 1), images(batch, 28, 1), ...Array.from({ length: 6 }, () => images(batch, 12, 1))];
-  const steps = quick ? 1 : 4;
-  for (let i = 0; i < steps + 1; i++) {
-    const t = performance.now();
-    await trainer.step(crops, 200 + i);
-    if (i > 0) times.push((performance.now() - t) / 1000); // step 0 compiles the shaders
-  }
-  tf.dispose(crops);
-  trainer.dispose();
-} else {
-  batch = quick ? 2 : 8;
-  const vit = createBackbone('vit_small', { patchSize: 16 });
-  const x = images(batch, 224, 3);
-  const steps = quick ? 1 : 3;
-  for (let i = 0; i < steps + 1; i++) {
-    const t = performance.now();
-    const y = vit.forward(x);
-    await y.data();
-    y.dispose();
-    if (i > 0) times.push((performance.now() - t) / 1000);
-  }
-  x.dispose();
-  vit.dispose();
-}
-const s = median(times);
+const batch = name === 'dino-step' ? (quick ? 8 : 64) : quick ? 2 : 8;
+// The first call of each compiles the shaders (on webgpu) and is not timed.
+const s = name === 'dino-step'
+  ? await timeDinoStep({ batch, steps: quick ? 1 : 4 })
+  : await timeVitS16({ batch, steps: quick ? 1 : 3 });
 console.log(JSON.stringify({ name, impl: 'dino-ts', ...used, batch, quick, sec_per_iter: +s.toFixed(4), img_per_s: +(batch / s).toFixed(2), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) }));
 process.exit(0);

@@ -6,8 +6,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-cpu';
 import { Rng } from '@dino-ts/core';
 import { createBackbone } from '@dino-ts/backbones';
-import { DinoTrainer } from '@dino-ts/dino';
 import { createRequire } from 'node:module';
+import { medianSeconds, randomImages, timeDinoStep, timeVitS16 } from './workloads.mjs';
 
 const [name, impl, stepsArg, threadsArg] = process.argv.slice(2);
 const backend = impl === 'tfjs-cpu' ? 'cpu' : 'wasm';
@@ -24,32 +24,14 @@ if (kernels != null) {
   await kernels.registerWasmKernels({ threads });
 }
 const rng = new Rng(0);
-const images = (b, px, c) => tf.tensor4d(Float32Array.from({ length: b * px * px * c }, () => rng.normal()), [b, px, px, c]);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const times = [];
+const images = (b, px, c) => randomImages(rng, b, px, c);
 let batch;
+let sec;
 if (name === 'dino-step') {
-  // The benchmark configuration: ViT 192 x 6, 3 heads, patch 4, 28 x 28 x 1, 2 x 28 px + 6 x 12 px
-  // crops, batch 64, head K 4096 (hidden 2048, bottleneck 256), AdamW and the EMA update.
   batch = 64;
-  const trainer = new DinoTrainer({
-    backbone: { arch: 'vit', options: { imgSize: 28, patchSize: 4, inChans: 1, embedDim: 192, depth: 6, numHeads: 3 }, dropPathRate: 0.1 },
-    head: { outDim: 4096, hiddenDim: 2048, bottleneckDim: 256 },
-    multicrop: { localCropsNumber: 6 },
-    optim: { warmupEpochs: 1 },
-    batchSize: batch, epochs: 100, itersPerEpoch: 100,
-    // The whole batch in one pass per resolution group, as the PyTorch loop it is compared with
-    // (the library's default bounds passes to 16 rows for big models). The stock kernels' extra
-    // copies overflow the wasm heap that way (an emscripten abort), so they keep 16-row passes.
-    microBatch: impl === 'tfjs-stock' ? 16 : 0,
-  });
-  const crops = [images(batch, 28, 1), images(batch, 28, 1), ...Array.from({ length: 6 }, () => images(batch, 12, 1))];
-  const steps = Number(stepsArg ?? 4);
-  for (let i = 0; i < steps + 1; i++) {
-    const t = performance.now();
-    await trainer.step(crops, 200 + i);
-    if (i > 0) times.push((performance.now() - t) / 1000); // step 0 is warm-up
-  }
+  // The stock kernels' extra copies overflow the wasm heap with whole-batch passes (an emscripten
+  // abort), so they keep the library's 16-row passes.
+  sec = await timeDinoStep({ batch, steps: Number(stepsArg ?? 4), microBatch: impl === 'tfjs-stock' ? 16 : 0 });
 } else if (name === 'vit-s16-infer' && impl.startsWith('onnxruntime')) {
   // The same ViT-S/16 (same random init) and images as the dino-ts case, exported by @dino-ts/onnx
   // and run by onnxruntime: the native addon (onnxruntime-node, CPU provider) or its WebAssembly
@@ -80,28 +62,16 @@ if (name === 'dino-step') {
   }
   const session = await ort.InferenceSession.create(model, { graphOptimizationLevel: 'all', ...sessionOptions });
   const feeds = { images: new ort.Tensor('float32', pixels, [batch, 3, 224, 224]) };
-  const steps = Number(stepsArg ?? 3);
-  for (let i = 0; i < steps + 1; i++) {
-    const t = performance.now();
+  sec = await medianSeconds(Number(stepsArg ?? 3), async () => {
     const out = await session.run(feeds);
     if (out.cls.dims[0] !== batch) throw new Error(`onnxruntime returned cls [${out.cls.dims}]`);
-    if (i > 0) times.push((performance.now() - t) / 1000);
-  }
+  });
   await session.release();
 } else if (name === 'vit-s16-infer') {
   batch = 8;
-  const vit = createBackbone('vit_small', { patchSize: 16 });
-  const x = images(batch, 224, 3);
-  const steps = Number(stepsArg ?? 3);
-  for (let i = 0; i < steps + 1; i++) {
-    const t = performance.now();
-    const y = vit.forward(x);
-    await y.data();
-    y.dispose();
-    if (i > 0) times.push((performance.now() - t) / 1000);
-  }
+  sec = await timeVitS16({ batch, steps: Number(stepsArg ?? 3) });
 } else {
   throw new Error(`unknown measurement ${name}`);
 }
-const s = median(times);
+const s = sec;
 console.log(JSON.stringify({ name, impl, backend: rowBackend, threads, batch, sec_per_iter: +s.toFixed(4), img_per_s: +(batch / s).toFixed(2), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) }));
