@@ -114,8 +114,8 @@ export function assertRelClose(
 }
 
 /** Reads a safetensors fixture file written by scripts/fixtures. */
-export function readFixture(path: string): { tensors: Record<string, NamedArray>; metadata: Record<string, string> } {
-  return decodeSafetensors(new Uint8Array(readFileSync(path)), path);
+export function readFixture(path: string | URL): { tensors: Record<string, NamedArray>; metadata: Record<string, string> } {
+  return decodeSafetensors(new Uint8Array(readFileSync(path)), path instanceof URL ? decodeURIComponent(path.pathname) : path);
 }
 
 /** The float data of a fixture tensor (throws naming the key when absent). */

@@ -10,6 +10,7 @@ import { WASM_BINARY_BASE64, WASM_RELAXED_GEMM_BASE64 } from './wasm-binary.gene
 import { backendMemory, type WasmBackendLike } from './wasm-backend';
 import { isSharedMemory, withSharedMemory } from './shared-memory';
 import { ThreadPool, type PoolExport } from './thread-pool';
+import { nodeBuiltin } from './node-env';
 
 /** Functions the module exports (pointers are byte offsets, strides are in elements). */
 export interface KernelExports {
@@ -85,10 +86,6 @@ export function compileRelaxedGemmModule(shared = false): Promise<WebAssembly.Mo
   return m;
 }
 
-interface NodeProcessLike {
-  getBuiltinModule?(id: string): unknown;
-}
-
 /**
  * Switches on V8's relaxed-SIMD flag in Node versions that ship it off (Node 20), so the fused
  * multiply-add GEMM can run; call it before `registerWasmKernels()`. Returns whether relaxed SIMD
@@ -105,8 +102,7 @@ interface NodeProcessLike {
 export function tryEnableRelaxedSimd(): boolean {
   const bytes = decodeBase64(WASM_RELAXED_GEMM_BASE64) as BufferSource;
   if (WebAssembly.validate(bytes)) return true;
-  const proc = (globalThis as { process?: NodeProcessLike }).process;
-  const v8 = proc?.getBuiltinModule?.('node:v8') as { setFlagsFromString(flags: string): void } | undefined;
+  const v8 = nodeBuiltin<{ setFlagsFromString(flags: string): void }>('node:v8');
   if (v8 == null) return false;
   v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
   return WebAssembly.validate(bytes);
@@ -160,19 +156,14 @@ export class KernelModule {
       gemm_strided: gemm.gemm_strided,
       bias_activation: gemm.bias_activation,
     };
-    const malloc = (bytes: number): number => {
-      const p = backend.wasm._malloc(bytes) >>> 0;
-      if (p === 0) throw new Error(`wasm-kernels: out of wasm memory allocating ${bytes} bytes`);
-      return p;
-    };
-    this.stackPtr = malloc(STACK_BYTES);
+    this.stackPtr = this.malloc(STACK_BYTES);
     // The stack grows down from the (16-byte aligned) top of its region. Both modules may use it:
     // calls never interleave (JavaScript is single-threaded here).
     const top = ((this.stackPtr + STACK_BYTES) & ~15) | 0;
     base.__stack_pointer.value = top;
     if (gemm != null) gemm.__stack_pointer.value = top;
-    this.gemmWs = malloc(this.gemmWorkspaceBytes);
-    this.argsPtr = malloc(ARGS_INTS * 4 * MAX_THREADS);
+    this.gemmWs = this.malloc(this.gemmWorkspaceBytes);
+    this.argsPtr = this.malloc(ARGS_INTS * 4 * MAX_THREADS);
   }
 
   private get gemmWorkspaceBytes(): number {

@@ -16,6 +16,7 @@
  * The kernel module itself is built with an explicit maximum for the same reason and gets the
  * same one-bit change when the memory it joins is shared.
  */
+import { nodeProcess } from './node-env';
 
 /** Section ids of the WebAssembly binary format. */
 const SECTION_IMPORT = 2;
@@ -175,7 +176,7 @@ function captureFrom(imports: WebAssembly.Imports | undefined): boolean {
 export function prepareWasmThreads(): boolean {
   if (typeof SharedArrayBuffer === 'undefined') return false;
   if (preparing != null) return true;
-  const isNode = (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node != null;
+  const isNode = nodeProcess() != null;
   const original = WebAssembly.instantiate;
   const originalStreaming = WebAssembly.instantiateStreaming;
   const restore = (): void => {

@@ -3,6 +3,7 @@
  * dimension; each output element belongs to exactly one part and is computed by the same code
  * as with one thread, so the result does not depend on the thread count.
  */
+import type { PoolExport } from './thread-pool';
 
 export interface ParallelThresholds {
   /** Below this many output elements (element-wise ops) a split costs more than it saves. */
@@ -33,4 +34,16 @@ export function splitRange(total: number, parts: number, align = 1): [number, nu
     start += len;
   }
   return out;
+}
+
+/** An export that the thread pool can run (see thread-pool.ts). */
+type Runner = { threads: number; parallel(fn: PoolExport, parts: readonly (readonly number[])[]): void };
+
+/**
+ * An element-wise export over n floats: `fn(...ptrs advanced to the part, length, ...scalars)`,
+ * in parts of whole 16-float blocks on the module's threads (one thread below the threshold).
+ */
+export function elementwise(mod: Runner, fn: PoolExport, ptrs: readonly number[], n: number, scalars: readonly number[] = []): void {
+  const threads = n < parallelMin.elements ? 1 : mod.threads;
+  mod.parallel(fn, splitRange(n, threads, 16).map(([i0, len]) => [...ptrs.map((p) => p + 4 * i0), len, ...scalars]));
 }

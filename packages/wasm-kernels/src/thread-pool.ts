@@ -13,6 +13,7 @@
  * Kernels split their work so that every output element is computed by the same instructions in
  * the same order whichever thread runs it: results are the same bits for any thread count.
  */
+import { nodeBuiltin, nodeProcess } from './node-env';
 
 /** The exports a job may name, by index (the worker resolves them once). */
 export const POOL_EXPORTS = [
@@ -94,7 +95,7 @@ function start(init) {
 }
 let post;
 if (typeof process === 'object' && process.versions != null && process.versions.node != null) {
-  const { parentPort } = require('node:worker_threads');
+  const { parentPort } = process.getBuiltinModule('node:worker_threads');
   post = (m) => parentPort.postMessage(m);
   parentPort.once('message', (init) => start(init));
 } else {
@@ -138,9 +139,7 @@ interface NodeWorkerThreads {
 }
 
 function nodeWorkerThreads(): NodeWorkerThreads | null {
-  const proc = (globalThis as { process?: { versions?: { node?: string }; getBuiltinModule?(id: string): unknown } }).process;
-  if (proc?.versions?.node == null) return null;
-  return (proc.getBuiltinModule?.('node:worker_threads') as NodeWorkerThreads | undefined) ?? null;
+  return nodeBuiltin<NodeWorkerThreads>('node:worker_threads');
 }
 
 /** Why threads cannot run here, or null when they can. */
@@ -151,8 +150,7 @@ export function threadsUnavailableReason(memory: WebAssembly.Memory | null): str
   if (memory != null && !(memory.buffer instanceof SharedArrayBuffer)) {
     return "the wasm backend's memory is not shared: call prepareWasmThreads() before tf.setBackend('wasm') (and, in a browser, serve the page cross-origin isolated so tfjs loads its threaded build)";
   }
-  const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  if (proc?.versions?.node != null) {
+  if (nodeProcess() != null) {
     return nodeWorkerThreads() == null ? 'this Node lacks process.getBuiltinModule (Node >= 20.16 is needed for threads)' : null;
   }
   return typeof Worker === 'undefined' ? 'this environment has no Web Workers' : null;
@@ -161,8 +159,7 @@ export function threadsUnavailableReason(memory: WebAssembly.Memory | null): str
 /** The worker count a pool may usefully run next to the calling thread. */
 export function defaultThreadCount(): number {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
-  const proc = (globalThis as { process?: { getBuiltinModule?(id: string): unknown } }).process;
-  const os = proc?.getBuiltinModule?.('node:os') as { availableParallelism?(): number } | undefined;
+  const os = nodeBuiltin<{ availableParallelism?(): number }>('node:os');
   return Math.max(1, os?.availableParallelism?.() ?? nav?.hardwareConcurrency ?? 1);
 }
 
@@ -176,6 +173,7 @@ export class ThreadPool {
   private readonly states: WorkerState[];
   private readonly free: (ptr: number) => void;
   private readonly canBlock: boolean;
+  private viewCache: { buffer: ArrayBufferLike; ctl: Int32Array; jobs: Float64Array[] } | null = null;
   private disposed = false;
 
   private constructor(opts: PoolOptions, ctlAlloc: number, ctlPtr: number, states: WorkerState[]) {
@@ -260,14 +258,26 @@ export class ThreadPool {
    * Runs `fn(...parts[i])` for every part: part 0 on the calling thread (through `local`), the
    * others on workers 0.. parts.length - 2. Returns when all are done.
    */
+  /** Views of the control block and job slots, made again only when the memory has grown. */
+  private views(): { ctl: Int32Array; jobs: Float64Array[] } {
+    const buf = this.memory.buffer;
+    if (this.viewCache?.buffer !== buf) {
+      this.viewCache = {
+        buffer: buf,
+        ctl: new Int32Array(buf, this.ctlPtr, 16),
+        jobs: this.states.map((s) => new Float64Array(buf, s.slot, SLOT_F64)),
+      };
+    }
+    return this.viewCache;
+  }
+
   run(fn: PoolExport, parts: readonly (readonly number[])[], local: (...args: number[]) => void): void {
     if (this.disposed) throw new Error('wasm-kernels: the thread pool was disposed');
     if (parts.length - 1 > this.states.length) throw new Error('wasm-kernels: more parts than threads');
-    const buf = this.memory.buffer;
-    const ctl = new Int32Array(buf, this.ctlPtr, 16);
+    const { ctl, jobs } = this.views();
     const id = POOL_EXPORTS.indexOf(fn);
     for (let w = 0; w < this.states.length; w++) {
-      const job = new Float64Array(buf, this.states[w].slot, SLOT_F64);
+      const job = jobs[w];
       const part = parts[w + 1];
       if (part == null) {
         job[0] = -1;
@@ -315,7 +325,7 @@ export class ThreadPool {
   dispose(freeMemory: boolean): void {
     if (this.disposed) return;
     this.disposed = true;
-    const ctl = new Int32Array(this.memory.buffer, this.ctlPtr, 16);
+    const { ctl } = this.views();
     Atomics.store(ctl, EXIT, 1);
     Atomics.add(ctl, SEQ, 1);
     Atomics.notify(ctl, SEQ);

@@ -4,12 +4,11 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
-import { fileURLToPath } from 'node:url';
 import { readFixture, fx, assertClose, assertRelClose } from '@dino-ts/core/testing';
 import type { DinoTrainer } from '../trainer';
 import { fixtureCrops as crops, loadFixtureInit as loadInit, referenceFixtureTrainer, referenceTrainSettings } from '../testing';
 
-const fixtureUrl = (name: string) => fileURLToPath(new URL(`../../fixtures/${name}`, import.meta.url));
+const fixtureUrl = (name: string) => new URL(`../../fixtures/${name}`, import.meta.url);
 export const gradsFx = readFixture(fixtureUrl('vit_grads.safetensors'));
 export const stepsFx = readFixture(fixtureUrl('vit_steps.safetensors'));
 

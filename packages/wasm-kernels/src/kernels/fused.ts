@@ -9,8 +9,7 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, type KernelArgs } from '../state';
 import type { KernelModule } from '../kernel-module';
-import type { PoolExport } from '../thread-pool';
-import { parallelMin, splitRange } from '../split';
+import { elementwise, parallelMin, splitRange } from '../split';
 
 /** The kernel names; the same strings as @dino-ts/core's FUSED_KERNELS (a test checks). */
 export const FUSED_KERNEL_NAMES = {
@@ -41,15 +40,6 @@ function sameSize(name: string, ...ts: TensorInfo[]): number {
     }
   }
   return n;
-}
-
-/**
- * An element-wise export over n floats with these pointers, then scalars: parts of whole
- * vectors (16 floats) on the module's threads.
- */
-function elementwise(mod: KernelModule, fn: PoolExport, ptrs: number[], n: number, scalars: number[]): void {
-  const threads = n < parallelMin.elements ? 1 : mod.threads;
-  mod.parallel(fn, splitRange(n, threads, 16).map(([i0, len]) => [...ptrs.map((p) => p + 4 * i0), len, ...scalars]));
 }
 
 interface AdamWAttrs {

@@ -6,13 +6,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
-import { parallelMin, splitRange } from '../split';
+import { elementwise } from '../split';
 import type { KernelModule } from '../kernel-module';
 
-/** unary_f32 over n floats, in parts of whole SIMD vectors on the module's threads. */
+/** unary_f32 over n floats, on the module's threads. */
 export function unaryParallel(mod: KernelModule, x: number, y: number, n: number, op: number): void {
-  const threads = n < parallelMin.elements ? 1 : mod.threads;
-  mod.parallel('unary_f32', splitRange(n, threads, 16).map(([i0, len]) => [x + 4 * i0, y + 4 * i0, len, op]));
+  elementwise(mod, 'unary_f32', [x, y], n, [op]);
 }
 
 /** Op codes of csrc/unary.c, by tfjs kernel name. */
