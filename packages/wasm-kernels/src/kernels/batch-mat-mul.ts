@@ -96,8 +96,11 @@ function broadcastOffsets(outShape: number[], opShape: number[], matSize: number
 }
 
 /** Runs the planned GEMM from tensors at byte offsets aPtr, bPtr into cPtr. */
-/** GEMM micro-kernel tile (csrc/gemm.c MR x NR): row and column splits keep to it. */
-const MR = 4;
+/**
+ * Row and column multiples that keep thread splits on whole micro-kernel tiles (csrc/gemm.c:
+ * MR x NR is 4 x 8, or 6 x 8 in the relaxed-SIMD build; 12 rows suit both).
+ */
+const MR = 12;
 const NR = 8;
 
 /**
