@@ -29,6 +29,12 @@ export interface AttentionLayer extends Module {
    * ViT reports `hasSelfAttention` false and attention-map evaluations skip it.
    */
   getAttention?(x: tf.Tensor3D): tf.Tensor4D;
+  /**
+   * `forward(x)` for the first `queries` tokens only, [B, queries, D], attending over all N
+   * tokens. Optional: a ViT whose output is the CLS token alone runs its last block through it
+   * (and through `forward` plus a slice when it is absent).
+   */
+  forwardQueries?(x: tf.Tensor3D, queries: number): tf.Tensor3D;
 }
 
 /** Builds the attention layer of one block (timm's `attn_layer`). */
@@ -71,18 +77,29 @@ export class Attention extends Module implements AttentionLayer {
     return tf.tidy(() => this.run(x));
   }
 
-  private run(x: tf.Tensor3D): { out: tf.Tensor3D; attn: tf.Tensor4D } {
+  /**
+   * Attended tokens of the first `queries` queries [B, queries, D]. Each row is computed by the
+   * same row-wise products as in `forward`, so it holds the same values; the work left out is
+   * the other queries' attention rows, their output projection, and whatever follows them.
+   */
+  forwardQueries(x: tf.Tensor3D, queries: number): tf.Tensor3D {
+    checkInt('queries', queries, 1, x.shape[1]);
+    return tf.tidy(() => this.run(x, queries).out);
+  }
+
+  private run(x: tf.Tensor3D, queries = x.shape[1]): { out: tf.Tensor3D; attn: tf.Tensor4D } {
     const [b, n, d] = x.shape;
     const heads = this.numHeads;
     const hd = this.headDim;
     const qkv = this.qkv.forward(x);
     // The 3D outputs are ordered (q|k|v, head, head_dim), as the reference's reshape(B, N, 3, H, hd).
-    const [q, k, v] = tf.split(qkv, 3, 2).map((t) => tf.reshape(t, [b, n, heads, hd]));
-    const qh = tf.transpose(q, [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, N, hd]
+    const [qAll, k, v] = tf.split(qkv, 3, 2).map((t) => tf.reshape(t, [b, n, heads, hd]));
+    const q = queries === n ? qAll : tf.slice(qAll, [0, 0, 0, 0], [-1, queries, -1, -1]);
+    const qh = tf.transpose(q, [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, Q, hd]
     const kt = tf.transpose(k, [0, 2, 3, 1]) as tf.Tensor4D; // [B, H, hd, N]
     const vh = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, N, hd]
     const attn = tf.softmax(tf.mul(tf.matMul(qh, kt), hd ** -0.5)) as tf.Tensor4D;
-    const ctx = tf.reshape(tf.transpose(tf.matMul(attn, vh), [0, 2, 1, 3]), [b, n, d]) as tf.Tensor3D;
+    const ctx = tf.reshape(tf.transpose(tf.matMul(attn, vh), [0, 2, 1, 3]), [b, queries, d]) as tf.Tensor3D;
     return { out: this.proj.forward(ctx), attn };
   }
 }

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ConfigError, Module, checkNumber, type Rng } from '@dino-ts/core';
 import type { AttentionFactory, AttentionLayer } from './attention';
 import type { MlpFactory, MlpLayer } from './mlp';
-import { dropPath } from './nn';
+import { residualDropPath } from './nn';
 
 /** A normalisation layer over the last axis: a Module (parameters under its name), shape-preserving. */
 export interface NormLayer extends Module {
@@ -51,6 +51,11 @@ export interface BlockLayer extends Module {
    * returns for the last block). Absent when the block has no attention map.
    */
   getAttention?(x: tf.Tensor3D): tf.Tensor4D;
+  /**
+   * The block's output for the CLS token alone, [B, 1, D]: `forward(x)[:, :1]`. Optional; the
+   * ViT's CLS-token forward runs its last block through it when present.
+   */
+  forwardCls?(x: tf.Tensor3D, opts?: BlockForwardOptions): tf.Tensor3D;
 }
 
 /** Builds one block (timm's `block_fn`). */
@@ -86,14 +91,35 @@ export class Block extends Module implements BlockLayer {
   }
 
   forward(x: tf.Tensor3D, opts: BlockForwardOptions = {}): tf.Tensor3D {
+    return this.run(x, opts, false);
+  }
+
+  /**
+   * forward(x)[:, :1] computed for the CLS token alone when the attention layer has
+   * `forwardQueries`: its query row attends over all tokens, then its output projection and the
+   * MLP run on that one row. The values are the full forward's (every product is row-wise),
+   * for ~1/4 of the block's work; the drop-path masks are the same draws.
+   */
+  forwardCls(x: tf.Tensor3D, opts: BlockForwardOptions = {}): tf.Tensor3D {
+    if (typeof this.attn.forwardQueries !== 'function') {
+      return tf.tidy(() => tf.slice(this.forward(x, opts), [0, 0, 0], [-1, 1, -1]));
+    }
+    return this.run(x, opts, true);
+  }
+
+  private run(x: tf.Tensor3D, opts: BlockForwardOptions, clsOnly: boolean): tf.Tensor3D {
     const training = opts.training ?? this.training;
     const rate = training ? this.dropPath : 0;
     if (rate > 0 && !opts.rng) throw new ConfigError('rng', opts.rng, 'must be given to train a block with drop path');
+    // base + branch(t) with the branch dropped per sample; the base is t unless given.
+    const residual = (t: tf.Tensor, f: (y: tf.Tensor3D) => tf.Tensor, base = t) =>
+      (rate > 0 ? residualDropPath(t, (y) => f(y as tf.Tensor3D), rate, opts.rng!, base) : tf.add(base, f(t as tf.Tensor3D)));
     // Attention branch first, then the MLP's: the order the masks are drawn in (reproducibility).
-    const branch = (y: tf.Tensor) => (rate > 0 ? dropPath(y, rate, opts.rng!) : y);
     return tf.tidy(() => {
-      const x1 = tf.add(x, branch(this.attn.forward(this.norm1.forward(x))));
-      return tf.add(x1, branch(this.mlp.forward(this.norm2.forward(x1 as tf.Tensor3D)))) as tf.Tensor3D;
+      const x1 = clsOnly
+        ? residual(x, (y) => this.attn.forwardQueries!(this.norm1.forward(y), 1), tf.slice(x, [0, 0, 0], [-1, 1, -1]))
+        : residual(x, (y) => this.attn.forward(this.norm1.forward(y)));
+      return residual(x1, (y) => this.mlp.forward(this.norm2.forward(y))) as tf.Tensor3D;
     });
   }
 }

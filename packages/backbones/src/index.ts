@@ -53,7 +53,7 @@ export type { PatchEmbedOptions } from './patch-embed';
 /** Position-embedding interpolation exactly as the reference's bicubic `F.interpolate`. */
 export { BICUBIC_A, bicubicMatrix, posEmbedMatrices, interpolatePosEmbed } from './pos-embed';
 /** Layer functions: Linear, LayerNorm, exact GELU (from @dino-ts/core), stochastic depth. */
-export { linear, layerNorm, gelu, dropPath } from './nn';
+export { linear, layerNorm, gelu, dropPath, residualDropPath } from './nn';
 
 // The convnet.
 /** torchvision-layout ResNet (basic blocks) and its BasicBlock module; defaults and validation. */

@@ -18,7 +18,60 @@ export function dropPath(x: tf.Tensor, dropProb: number, rng: Rng): tf.Tensor {
   const keepProb = 1 - dropProb;
   const batch = x.shape[0];
   const mask = new Float32Array(batch);
-  for (let i = 0; i < batch; i++) mask[i] = Math.floor(keepProb + rng.next()) / keepProb;
+  for (const i of keptSamples(batch, keepProb, rng)) mask[i] = 1 / keepProb;
   const maskShape = [batch, ...x.shape.slice(1).map(() => 1)];
   return tf.mul(x, tf.tensor(mask, maskShape));
+}
+
+/** The per-sample keep decisions of drop path: floor(keepProb + u), u ~ U[0, 1), one draw each. */
+function keptSamples(batch: number, keepProb: number, rng: Rng): number[] {
+  const kept: number[] = [];
+  for (let i = 0; i < batch; i++) if (Math.floor(keepProb + rng.next()) === 1) kept.push(i);
+  return kept;
+}
+
+/** Rows `rows` of x (axis 0); the gradient goes back to those rows, zeros elsewhere. */
+function takeRows(x: tf.Tensor, rows: number[]): tf.Tensor {
+  const index = () => tf.tensor1d(rows, 'int32');
+  const indices = () => tf.tensor2d(rows, [rows.length, 1], 'int32');
+  return tf.customGrad((t: tf.Tensor) => ({
+    value: tf.tidy(() => tf.gather(t, index(), 0)),
+    // gather's registered gradient needs UnsortedSegmentSum, which tfjs-backend-wasm lacks.
+    gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.scatterND(indices(), dy, t.shape)),
+  }))(x);
+}
+
+/** y's rows placed at `rows` of an n-row tensor of zeros; the gradient is the rows read back. */
+function putRows(y: tf.Tensor, rows: number[], n: number): tf.Tensor {
+  const shape = [n, ...y.shape.slice(1)];
+  return tf.customGrad((t: tf.Tensor) => ({
+    value: tf.tidy(() => tf.scatterND(tf.tensor2d(rows, [rows.length, 1], 'int32'), t, shape)),
+    gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.gather(dy, tf.tensor1d(rows, 'int32'), 0)),
+  }))(y);
+}
+
+/**
+ * base + dropPath(branch(x), dropProb, rng) (base defaults to x) without computing the branch
+ * for the samples the mask drops: the kept samples go through `branch`, scaled by 1 / keepProb,
+ * and are added back at their rows. `branch` must work sample by sample (as a block's attention and MLP do), so each
+ * kept sample's result is the same bits as on the whole batch; the parameter gradients sum
+ * fewer zero rows, which changes their rounding only. It draws the same mask, from the same
+ * draws, as `dropPath`, and at stochastic depth 0.1 it spares a ViT-S training step ~5% of its
+ * block computation.
+ */
+export function residualDropPath(
+  x: tf.Tensor,
+  branch: (x: tf.Tensor) => tf.Tensor,
+  dropProb: number,
+  rng: Rng,
+  base: tf.Tensor = x,
+): tf.Tensor {
+  if (dropProb === 0) return tf.add(base, branch(x));
+  const keepProb = 1 - dropProb;
+  const batch = x.shape[0]!;
+  const kept = keptSamples(batch, keepProb, rng);
+  if (kept.length === 0) return tf.clone(base);
+  if (kept.length === batch) return tf.add(base, tf.mul(branch(x), 1 / keepProb));
+  const y = tf.mul(branch(takeRows(x, kept)), 1 / keepProb);
+  return tf.add(base, putRows(y, kept, batch));
 }

@@ -80,6 +80,37 @@ describeBackends('VisionTransformer behaviour', () => {
     dropped.dispose();
   });
 
+  it('forward runs the last block for the CLS token alone: the values and gradients of the full blocks', async () => {
+    const vit = new VisionTransformer({ ...tiny, dropPathRate: 0.3, seed: 4 });
+    const x = image(6, 12, 16);
+    const probe = tf.randomNormal([6, tiny.embedDim], 0, 1, 'float32', 8);
+    const params = [...vit.params().values()];
+    // forwardFeatures runs every block on every token; its CLS is what forward must return.
+    const run = (path: 'cls' | 'full', training: boolean) => {
+      // the same drop-path draws for both paths and both passes
+      const out = () => {
+        const rng = new Rng(21);
+        return path === 'cls' ? vit.forward(x, { training, rng }) : vit.forwardFeatures(x, { training, rng }).cls;
+      };
+      const value = out();
+      const { grads } = tf.variableGrads(() => tf.sum(tf.mul(out(), probe)) as tf.Scalar, params);
+      return { value: value.dataSync(), grads: params.map((p) => grads[p.name]!.dataSync()) };
+    };
+    for (const training of [false, true]) {
+      const cls = run('cls', training);
+      const full = run('full', training);
+      for (let i = 0; i < full.value.length; i++) expect(cls.value[i]).toBeCloseTo(full.value[i]!, 5);
+      params.forEach((p, j) => {
+        const a = cls.grads[j]!, b = full.grads[j]!;
+        const scale = Math.max(1e-3, ...Array.from(b).map(Math.abs));
+        let err = 0;
+        for (let i = 0; i < b.length; i++) err = Math.max(err, Math.abs(a[i]! - b[i]!));
+        expect(err / scale, `${p.name} training=${training}`).toBeLessThan(1e-4);
+      });
+    }
+    vit.dispose();
+  });
+
   it('dropPath keeps a sample with probability 1 - p and scales kept ones by 1 / (1 - p)', async () => {
     const p = 0.3;
     const n = 4000;

@@ -88,12 +88,19 @@ export class VisionTransformer extends Module implements Backbone {
     this.defaultRng = rng.fork();
   }
 
-  /** Final-normalised CLS token [B, embedDim] (the reference's `forward`). */
+  /**
+   * Final-normalised CLS token [B, embedDim] (the reference's `forward`). Only the CLS row of
+   * the last block's output is used, so that block runs for the CLS token alone (its attention
+   * still reads every token): the same values, with ~3/4 of the last block's work left out.
+   */
   forward(x: tf.Tensor4D, opts: ForwardOptions = {}): tf.Tensor2D {
     this.checkInput(x);
     return tf.tidy(() => {
-      const tokens = this.runBlocks(this.prepareTokens(x), this.blockOptions(opts), this.depth);
-      return tf.squeeze(tf.slice(this.norm.forward(tokens), [0, 0, 0], [-1, 1, -1]), [1]) as tf.Tensor2D;
+      const blockOpts = this.blockOptions(opts);
+      const tokens = this.runBlocks(this.prepareTokens(x), blockOpts, this.depth - 1);
+      const last = this.blocks.get(this.depth - 1);
+      const cls = last.forwardCls ? last.forwardCls(tokens, blockOpts) : tf.slice(last.forward(tokens, blockOpts), [0, 0, 0], [-1, 1, -1]);
+      return tf.squeeze(this.norm.forward(cls as tf.Tensor3D), [1]) as tf.Tensor2D;
     });
   }
 

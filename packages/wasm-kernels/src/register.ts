@@ -17,6 +17,7 @@ import { reduceKernel, REDUCE_OPS } from './kernels/reduce';
 import { slice, splitV, unpack } from './kernels/slice';
 import { identity, cast } from './kernels/identity';
 import { concat, pack } from './kernels/concat';
+import { gatherV2 } from './kernels/gather';
 import { FUSED_KERNELS } from './kernels/fused';
 import { DEFAULT_PARALLEL_THRESHOLDS, parallelMin, type ParallelThresholds } from './split';
 
@@ -31,6 +32,7 @@ const KERNELS: Record<string, AnyKernel> = {
   [tf.Unpack]: unpack,
   [tf.Concat]: concat,
   [tf.Pack]: pack,
+  [tf.GatherV2]: gatherV2,
   [tf.Identity]: identity,
   [tf.Cast]: cast,
 };
