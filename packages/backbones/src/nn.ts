@@ -30,24 +30,34 @@ function keptSamples(batch: number, keepProb: number, rng: Rng): number[] {
   return kept;
 }
 
-/** Rows `rows` of x (axis 0); the gradient goes back to those rows, zeros elsewhere. */
+/** Rows `rows` (axis 0) of t, and t's rows placed at `rows` of an n-row tensor of zeros. */
+const gatherRows = (t: tf.Tensor, rows: number[]) => tf.gather(t, tf.tensor1d(rows, 'int32'), 0);
+const scatterRows = (t: tf.Tensor, rows: number[], n: number) =>
+  tf.scatterND(tf.tensor2d(rows, [rows.length, 1], 'int32'), t, [n, ...t.shape.slice(1)]);
+
+/**
+ * Rows `rows` of x (axis 0); the gradient goes back to those rows, zeros elsewhere. (gather's
+ * registered gradient needs UnsortedSegmentSum, which tfjs-backend-wasm lacks.)
+ */
 function takeRows(x: tf.Tensor, rows: number[]): tf.Tensor {
-  const index = () => tf.tensor1d(rows, 'int32');
-  const indices = () => tf.tensor2d(rows, [rows.length, 1], 'int32');
-  return tf.customGrad((t: tf.Tensor) => ({
-    value: tf.tidy(() => tf.gather(t, index(), 0)),
-    // gather's registered gradient needs UnsortedSegmentSum, which tfjs-backend-wasm lacks.
-    gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.scatterND(indices(), dy, t.shape)),
-  }))(x);
+  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const t = args[0] as tf.Tensor;
+    return {
+      value: tf.tidy(() => gatherRows(t, rows)),
+      gradFunc: (dy: tf.Tensor) => tf.tidy(() => scatterRows(dy, rows, t.shape[0]!)),
+    };
+  })(x);
 }
 
 /** y's rows placed at `rows` of an n-row tensor of zeros; the gradient is the rows read back. */
 function putRows(y: tf.Tensor, rows: number[], n: number): tf.Tensor {
-  const shape = [n, ...y.shape.slice(1)];
-  return tf.customGrad((t: tf.Tensor) => ({
-    value: tf.tidy(() => tf.scatterND(tf.tensor2d(rows, [rows.length, 1], 'int32'), t, shape)),
-    gradFunc: (dy: tf.Tensor) => tf.tidy(() => tf.gather(dy, tf.tensor1d(rows, 'int32'), 0)),
-  }))(y);
+  return tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const t = args[0] as tf.Tensor;
+    return {
+      value: tf.tidy(() => scatterRows(t, rows, n)),
+      gradFunc: (dy: tf.Tensor) => tf.tidy(() => gatherRows(dy, rows)),
+    };
+  })(y);
 }
 
 /**
