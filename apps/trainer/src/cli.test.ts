@@ -84,6 +84,15 @@ describe('dino CLI: bad input', () => {
     expect(r2.err).toMatch(/needs --data DIR/);
     expect(readFileSync(join(dir, 'checkpoint.safetensors')).equals(before)).toBe(true);
   });
+  it('a time limit stops after the step that passes it, saying the rate and how to continue', () => {
+    const dir = tmp();
+    const r = dino(['train', ...TINY, '--time-limit', '0.0001', '--out', dir]);
+    expect(r.code, r.err).toBe(0);
+    const line = `${r.out}${r.err}`.split('\n').find((l) => l.startsWith('Stopped at iteration'));
+    expect(line).toMatch(/^Stopped at iteration 1 \(time limit\) after \d+\.\d min of training \(\d+\.\d img\/s\); checkpoint saved in .*Continue with: dino train --resume --out /);
+    expect(JSON.parse(readFileSync(join(dir, 'checkpoint.json'), 'utf8')).iteration).toBe(1);
+  });
+
   it('asks for an unavailable backend with the install command', () => {
     const r = dino(['train', ...TINY.filter((a) => a !== 'wasm' && a !== '--backend'), '--backend', 'tensorflow', '--out', tmp()]);
     expect(r.code).toBe(2);

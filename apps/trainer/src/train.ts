@@ -302,7 +302,10 @@ async function trainOwned(opts: TrainOptions, log: (line: string) => void): Prom
       }
       if (stopRequested || timeUp) {
         progress.stop();
-        log(`Stopped at iteration ${it} (${stopRequested ?? 'time limit'}); checkpoint saved in ${out}. Continue with: dino train --resume --out ${out}`);
+        log(
+          `Stopped at iteration ${it} (${stopRequested ?? 'time limit'}) after ${(trainSeconds / 60).toFixed(1)} min of training ` +
+            `(${(imagesSeen / trainSeconds).toFixed(1)} img/s); checkpoint saved in ${out}. Continue with: dino train --resume --out ${out}`,
+        );
         exitCode = stopRequested ? EXIT.interrupted : EXIT.ok;
         return { exitCode, iteration: it };
       }
