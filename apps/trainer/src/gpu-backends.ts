@@ -144,11 +144,6 @@ export function probeWebgpu(opts: { quick?: boolean } = {}): WebgpuStatus {
   return probed;
 }
 
-/** Set by the tests: forget the cached probe. */
-export function resetWebgpuProbe(): void {
-  probed = null;
-}
-
 // The Dawn instance and adapter in use; held so that they live as long as the backend.
 let activeGpu: { gpu: unknown; adapter: any; summary: AdapterSummary } | null = null;
 

@@ -36,6 +36,14 @@ export function splitRange(total: number, parts: number, align = 1): [number, nu
   return out;
 }
 
+/**
+ * Threads for a call of `work` units (output elements, or multiply-adds with
+ * `min = parallelMin.macs`): all of the module's above the threshold, one below it.
+ */
+export function threadsFor(mod: { threads: number }, work: number, min = parallelMin.elements): number {
+  return work < min ? 1 : mod.threads;
+}
+
 /** An export that the thread pool can run (see thread-pool.ts). */
 type Runner = { threads: number; parallel(fn: PoolExport, parts: readonly (readonly number[])[]): void };
 
@@ -44,6 +52,5 @@ type Runner = { threads: number; parallel(fn: PoolExport, parts: readonly (reado
  * in parts of whole 16-float blocks on the module's threads (one thread below the threshold).
  */
 export function elementwise(mod: Runner, fn: PoolExport, ptrs: readonly number[], n: number, scalars: readonly number[] = []): void {
-  const threads = n < parallelMin.elements ? 1 : mod.threads;
-  mod.parallel(fn, splitRange(n, threads, 16).map(([i0, len]) => [...ptrs.map((p) => p + 4 * i0), len, ...scalars]));
+  mod.parallel(fn, splitRange(n, threadsFor(mod, n), 16).map(([i0, len]) => [...ptrs.map((p) => p + 4 * i0), len, ...scalars]));
 }

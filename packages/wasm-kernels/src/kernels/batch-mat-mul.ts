@@ -6,7 +6,7 @@ import { BatchMatMul, broadcast_util, util, type TensorInfo } from '@tensorflow/
 import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import type { KernelModule } from '../kernel-module';
 import { moduleFor, runStock, type KernelArgs } from '../state';
-import { parallelMin, splitRange } from '../split';
+import { parallelMin, splitRange, threadsFor } from '../split';
 
 interface MatMulInputs {
   a: TensorInfo;
@@ -113,7 +113,7 @@ function gemmParallel(
   a: number, sa: number, ars: number, acs: number,
   b: number, sb: number, brs: number, bcs: number, c: number,
 ): void {
-  const threads = batch * m * n * k < parallelMin.macs ? 1 : mod.threads;
+  const threads = threadsFor(mod, batch * m * n * k, parallelMin.macs);
   const mn = m * n;
   let parts: number[][];
   if (threads === 1) {

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
-import { parallelMin, splitRange } from '../split';
+import { splitRange, threadsFor } from '../split';
 import { unaryParallel } from './unary';
 
 /** Op codes of csrc/binary.c, by tfjs kernel name. */
@@ -92,7 +92,7 @@ export function binaryKernel(name: keyof typeof BINARY_OPS) {
       }
     }
     // Parts are ranges of the outermost (merged) dimension, each with its own shape array.
-    const threads = size < parallelMin.elements ? 1 : mod.threads;
+    const threads = threadsFor(mod, size);
     const aBase = offsetOf(backend, a), bBase = offsetOf(backend, b), oBase = offsetOf(backend, out);
     const inner = size / plan.shape[0];
     const parts = splitRange(plan.shape[0], threads).map(([i0, len], part) => {

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
-import { parallelMin, splitRange } from '../split';
+import { splitRange, threadsFor } from '../split';
 
 function supported(inputs: TensorInfo[]): boolean {
   if (inputs.length === 0) return false;
@@ -26,7 +26,7 @@ function place(backend: WasmBackendLike, inputs: TensorInfo[], out: TensorInfo, 
     const n = widths[i];
     if (n > 0 && rows > 0) {
       // Parts are ranges of rows.
-      const threads = rows * n < parallelMin.elements ? 1 : mod.threads;
+      const threads = threadsFor(mod, rows * n);
       const x = offsetOf(backend, t), o = base + 4 * col;
       mod.parallel('copy_rows32', splitRange(rows, threads).map(([r0, len]) => [x + 4 * r0 * n, o + 4 * r0 * ldo, len, n, ldo]));
     }

@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { _FusedMatMul, util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
-import { parallelMin, splitRange } from '../split';
+import { splitRange, threadsFor } from '../split';
 import { planGemm, runGemm } from './batch-mat-mul';
 
 interface FusedInputs {
@@ -71,7 +71,7 @@ export function fusedMatMul(args: KernelArgs<FusedInputs, FusedAttrs>): TensorIn
     const biasPtr = bias == null ? 0 : offsetOf(backend, bias);
     const rows = plan.batch * plan.m;
     const alpha = attrs.leakyreluAlpha ?? 0.2;
-    const threads = rows * plan.n < parallelMin.elements ? 1 : mod.threads;
+    const threads = threadsFor(mod, rows * plan.n);
     // Row i takes bias row i % biasRows and a part numbers its rows from 0: a bias with one row
     // per output row moves with the part; otherwise parts start at multiples of biasRows.
     const perRow = mode === 1 && biasRows === rows;

@@ -9,7 +9,7 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, type KernelArgs } from '../state';
 import type { KernelModule } from '../kernel-module';
-import { elementwise, parallelMin, splitRange } from '../split';
+import { elementwise, splitRange, threadsFor } from '../split';
 
 /** The kernel names; the same strings as @dino-ts/core's FUSED_KERNELS (a test checks). */
 export const FUSED_KERNEL_NAMES = {
@@ -107,7 +107,7 @@ function rowsOf(name: string, x: TensorInfo, ...params: TensorInfo[]): [number, 
 
 /** Rows per part: each part normalises whole rows, so any split gives the same bits. */
 function rowParts(mod: KernelModule, rows: number, n: number): [number, number][] {
-  return splitRange(rows, rows * n < parallelMin.elements ? 1 : mod.threads);
+  return splitRange(rows, threadsFor(mod, rows * n));
 }
 
 function layerNorm(args: KernelArgs<{ x: TensorInfo; weight: TensorInfo; bias: TensorInfo }, { eps: number }>): TensorInfo[] {
@@ -152,7 +152,7 @@ function layerNormGrad(args: KernelArgs<{ dy: TensorInfo; x: TensorInfo; weight:
       pdy + 4 * r0 * n, px + 4 * r0 * n, pw, pm + 4 * r0, pr + 4 * r0, pdx + 4 * r0 * n, len, n,
     ]));
     // Column sums over all rows, split by columns (whole vectors of 4), so every sum is whole.
-    const colThreads = rows * n < parallelMin.elements ? 1 : mod.threads;
+    const colThreads = threadsFor(mod, rows * n);
     mod.parallel('layer_norm_grad_params_f32', splitRange(n, colThreads, 4).map(([c0, cols]) => [
       pdy, px, pm, pr, pdw, pdb, rows, n, c0, cols,
     ]));

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
-import { parallelMin, splitRange } from '../split';
+import { splitRange, threadsFor } from '../split';
 
 export const REDUCE_OPS = {
   [tf.Sum]: 0,
@@ -72,7 +72,7 @@ export function reduceKernel(name: keyof typeof REDUCE_OPS) {
     // Parts are ranges of the outermost dimension when it is kept (each output element is then
     // reduced by one part, as with one thread); a reduced outermost dimension runs here alone.
     const outer = plan.reduced[0] === 0 ? plan.shape[0] : 1;
-    const threads = size < parallelMin.elements || outer === 1 ? 1 : mod.threads;
+    const threads = outer === 1 ? 1 : threadsFor(mod, size);
     const xBase = offsetOf(backend, x), oBase = offsetOf(backend, out);
     const xInner = size / plan.shape[0];
     const oInner = tf.util.sizeFromShape(outShape) / outer;

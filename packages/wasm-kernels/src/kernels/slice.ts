@@ -7,7 +7,7 @@ import type { TensorInfo } from '@tensorflow/tfjs-core';
 import type { KernelModule } from '../kernel-module';
 import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
-import { parallelMin, splitRange } from '../split';
+import { splitRange, threadsFor } from '../split';
 
 const MAX_RANK = 8;
 
@@ -47,7 +47,7 @@ function sliceInto(mod: KernelModule, backend: WasmBackendLike, x: TensorInfo, b
   const p = planSlice(x.shape, begin, size);
   // Parts are ranges of the slice's first dimension, each with its own begin and size.
   const total = tf.util.sizeFromShape(size);
-  const threads = total < parallelMin.elements ? 1 : mod.threads;
+  const threads = threadsFor(mod, total);
   const xPtr = offsetOf(backend, x), oPtr = offsetOf(backend, out);
   const inner = total / p.size[0];
   mod.parallel('slice32', splitRange(p.size[0], threads).map(([i0, len], part) => {

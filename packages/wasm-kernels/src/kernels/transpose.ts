@@ -5,7 +5,7 @@
 import { Transpose, util, type TensorInfo } from '@tensorflow/tfjs-core';
 import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
-import { parallelMin, splitRange } from '../split';
+import { splitRange, threadsFor } from '../split';
 
 const MAX_RANK = 8;
 
@@ -55,7 +55,7 @@ export function transpose(args: KernelArgs<{ x: TensorInfo }, { perm: number[] }
   // Parts are ranges of the output's first dimension (each a strided block of the input).
   const size = util.sizeFromShape(outShape);
   const first = s.shape[s.perm[0]];
-  const threads = size < parallelMin.elements ? 1 : mod.threads;
+  const threads = threadsFor(mod, size);
   const [shapePtr, permPtr] = mod.writeArgs(s.shape, s.perm);
   const xPtr = offsetOf(backend, x), oPtr = offsetOf(backend, out);
   mod.parallel('transpose32', splitRange(first, threads).map(([i0, len]) => [xPtr, oPtr, s.shape.length, shapePtr, permPtr, i0, len]));
