@@ -9,6 +9,7 @@
  *   DINO_REF=path/to/dino node scripts/reference/time-to-accuracy.mjs --minutes 60 --epochs 20 --out DIR
  *
  *   --minutes M     the training budget of each run (both stop there; their k-NN follows)
+ *   --preset NAME   fashion-mnist (default) or a variant of it (fashion-mnist-wide)
  *   --epochs E      the schedule's length for both (default: the preset's); size it to the budget
  *   --side-by-side  both at once, each pinned to one core (taskset), dino-ts on one thread and
  *                   the reference on one torch and one OpenBLAS thread. Default: one after the
@@ -36,10 +37,15 @@ const minutes = Number(flag('--minutes'));
 const out = flag('--out');
 const sideBySide = args.includes('--side-by-side');
 if (!(minutes > 0) || !out) {
-  console.error('usage: DINO_REF=path/to/dino node scripts/reference/time-to-accuracy.mjs --minutes M [--epochs E] [--side-by-side] --out DIR');
+  console.error('usage: DINO_REF=path/to/dino node scripts/reference/time-to-accuracy.mjs --minutes M [--preset NAME] [--epochs E] [--side-by-side] --out DIR');
   process.exit(2);
 }
-const preset = PRESETS['fashion-mnist'].values;
+const presetName = flag('--preset') ?? 'fashion-mnist';
+if (!PRESETS[presetName]?.values.dataset?.startsWith('fashion-mnist')) {
+  console.error(`--preset ${presetName}: not a Fashion-MNIST preset (${Object.keys(PRESETS).filter((k) => k.startsWith('fashion-mnist')).join(', ')})`);
+  process.exit(2);
+}
+const preset = PRESETS[presetName].values;
 const c = resolveConfig([preset, flag('--epochs') ? { epochs: Number(flag('--epochs')) } : {}]);
 // What train_dino_reference.py fixes rather than takes as flags must be the preset's too.
 const fixed = { warmupEpochs: 1, minLr: 1e-6, weightDecay: 0.04, weightDecayEnd: 0.4, clipGrad: 3, studentTemp: 0.1, centerMomentum: 0.9 };
@@ -66,7 +72,7 @@ function run(log, cmd, cmdArgs, { core, env = {} } = {}) {
 
 const bin = join(root, 'apps', 'trainer', 'dist', 'bin.js');
 const dinoTs = async (core) => {
-  await run('dino-ts-train.log', process.execPath, [bin, 'train', '--preset', 'fashion-mnist', '--epochs', String(c.epochs), '--time-limit', String(minutes), '--threads', String(cores), '--out', runDir], { core });
+  await run('dino-ts-train.log', process.execPath, [bin, 'train', '--preset', presetName, '--epochs', String(c.epochs), '--time-limit', String(minutes), '--threads', String(cores), '--out', runDir], { core });
   await run('dino-ts-knn.log', process.execPath, [bin, 'eval', 'knn', '--out', runDir, '--bank', '0'], { core });
 };
 const reference = (core) =>
@@ -105,13 +111,13 @@ const refDone = refLines.find((r) => r.iterations != null);
 const refKnn = refLines.filter((r) => r.knn_top1 != null).at(-1);
 const schedule = c.epochs * Math.floor(60000 / c.batchSize);
 const summary = {
-  minutes, epochs: c.epochs, schedule, mode: sideBySide ? 'side by side, one core each' : `one after the other, ${cores} cores each`,
+  preset: presetName, minutes, epochs: c.epochs, schedule, mode: sideBySide ? 'side by side, one core each' : `one after the other, ${cores} cores each`,
   dinoTs: { iterations, trainingMinutes: wallSeconds / 60, imgPerSec: (iterations * c.batchSize) / wallSeconds, knnTop1: knn.top1 },
   reference: { iterations: refDone.iterations, imgPerSec: refDone.images / refDone.training_seconds, knnTop1: refKnn.knn_top1 },
 };
 writeFileSync(join(out, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
 const pct = (its) => `${((100 * its) / schedule).toFixed(0)}%`;
-console.log(`Fashion-MNIST, ${minutes} minutes, ${c.epochs}-epoch schedule (${schedule} iterations), ${summary.mode}:\n`);
+console.log(`Fashion-MNIST (${presetName}), ${minutes} minutes, ${c.epochs}-epoch schedule (${schedule} iterations), ${summary.mode}:\n`);
 console.log('| run | training img/s | iterations (of the schedule) | k-NN top-1 |');
 console.log('| --- | --- | --- | --- |');
 console.log(`| dino-ts | ${summary.dinoTs.imgPerSec.toFixed(1)} | ${summary.dinoTs.iterations} (${pct(summary.dinoTs.iterations)}) | ${summary.dinoTs.knnTop1.toFixed(2)}% |`);

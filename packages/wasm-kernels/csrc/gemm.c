@@ -142,15 +142,20 @@ static void pack_b(int kc, int nc, const f32 *b, int brs, int bcs, f32 *bp) {
       c##r##0 = wasm_f32x4_add(c##r##0, wasm_v128_load(cr));                      \
       c##r##1 = wasm_f32x4_add(c##r##1, wasm_v128_load(cr + 4));                  \
     }                                                                             \
+    if (bias) {                                                                   \
+      c##r##0 = wasm_f32x4_add(c##r##0, bias0);                                   \
+      c##r##1 = wasm_f32x4_add(c##r##1, bias1);                                   \
+    }                                                                             \
     wasm_v128_store(cr, c##r##0);                                                 \
     wasm_v128_store(cr + 4, c##r##1);                                             \
   }
 
-/* c[0..MR, 0..NR] (=|+=) one A panel times one B panel (kc steps). Kept out of line: inlined
- * into gemm_one's two call sites, V8's register allocator spilled the 6 x 8 tile's accumulators
- * (half the speed). */
+/* c[0..MR, 0..NR] (=|+=) one A panel times one B panel (kc steps), plus bias[0..NR] on every
+ * row when bias is not null (the last K block: the sum is complete, so the result is the bits of
+ * a separate bias pass). Kept out of line: inlined into gemm_one's two call sites, V8's register
+ * allocator spilled the 6 x 8 tile's accumulators (half the speed). */
 __attribute__((noinline)) static void micro_kernel(int kc, const f32 *restrict ap, const f32 *restrict bp, f32 *restrict c,
-                         int ldc, int accumulate) {
+                         int ldc, int accumulate, const f32 *restrict bias) {
   v128_t c00 = wasm_f32x4_splat(0.0f), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   v128_t c30 = c00, c31 = c00;
 #if MR == 6
@@ -170,6 +175,7 @@ __attribute__((noinline)) static void micro_kernel(int kc, const f32 *restrict a
     ap += MR;
     bp += NR;
   }
+  const v128_t bias0 = bias ? wasm_v128_load(bias) : c00, bias1 = bias ? wasm_v128_load(bias + 4) : c00;
   ROW_STORE(0)
   ROW_STORE(1)
   ROW_STORE(2)
@@ -181,14 +187,15 @@ __attribute__((noinline)) static void micro_kernel(int kc, const f32 *restrict a
 }
 
 /*
- * C[M,N] = op(A) * op(B), C row-major with row stride ldc. ws: gemm_workspace_floats() floats.
+ * C[M,N] = op(A) * op(B) (+ bias[N] on every row when bias is not null), C row-major with row
+ * stride ldc. ws: gemm_workspace_floats() floats.
  */
 static void gemm_one(int M, int N, int K, const f32 *a, int ars, int acs, const f32 *b, int brs,
-                     int bcs, f32 *c, int ldc, f32 *ws) {
+                     int bcs, f32 *c, int ldc, f32 *ws, const f32 *bias) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     for (int i = 0; i < M; i++)
-      for (int j = 0; j < N; j++) c[(long)i * ldc + j] = 0.0f;
+      for (int j = 0; j < N; j++) c[(long)i * ldc + j] = bias ? 0.0f + bias[j] : 0.0f;
     return;
   }
   f32 *ap = ws;
@@ -199,6 +206,8 @@ static void gemm_one(int M, int N, int K, const f32 *a, int ars, int acs, const 
     for (int pc = 0; pc < K; pc += KC) {
       const int kc = imin(KC, K - pc);
       const int accumulate = pc > 0;
+      /* the bias joins the last K block's store, after the sum is complete */
+      const f32 *bias_c = bias && pc + kc >= K ? bias + jc : 0;
       pack_b(kc, nc, b + (long)pc * brs + (long)jc * bcs, brs, bcs, bp);
       for (int ic = 0; ic < M; ic += MC) {
         const int mc = imin(MC, M - ic);
@@ -210,14 +219,17 @@ static void gemm_one(int M, int N, int K, const f32 *a, int ars, int acs, const 
             const int mr = imin(MR, mc - ir);
             const f32 *apanel = ap + ir * kc;
             f32 *cc = c + (long)(ic + ir) * ldc + jc + jr;
+            const f32 *bias_r = bias_c ? bias_c + jr : 0;
             if (mr == MR && nr == NR) {
-              micro_kernel(kc, apanel, bpanel, cc, ldc, accumulate);
+              micro_kernel(kc, apanel, bpanel, cc, ldc, accumulate, bias_r);
             } else {
-              micro_kernel(kc, apanel, bpanel, tile, NR, 0);
+              micro_kernel(kc, apanel, bpanel, tile, NR, 0, 0);
               for (int i = 0; i < mr; i++) {
                 for (int j = 0; j < nr; j++) {
-                  const f32 v = tile[i * NR + j];
-                  cc[(long)i * ldc + j] = accumulate ? cc[(long)i * ldc + j] + v : v;
+                  f32 v = tile[i * NR + j];
+                  if (accumulate) v = cc[(long)i * ldc + j] + v;
+                  if (bias_r) v = v + bias_r[j];
+                  cc[(long)i * ldc + j] = v;
                 }
               }
             }
@@ -229,7 +241,8 @@ static void gemm_one(int M, int N, int K, const f32 *a, int ars, int acs, const 
 }
 
 /*
- * Batched GEMM: for t in [0, batch): C_t = op(A_t) * op(B_t) with A_t = a + t*sa, B_t = b + t*sb,
+ * Batched GEMM: for t in [0, batch): C_t = op(A_t) * op(B_t) (+ bias[N] on every row when bias
+ * is not null) with A_t = a + t*sa, B_t = b + t*sb,
  * C_t = c + t*sc, each C_t row-major with row stride ldc. A stride of 0 broadcasts that operand.
  * The explicit C strides let a thread pool give each thread a block of rows or columns of one
  * product: every C element is still computed by the same micro-kernel over the same K blocks, so
@@ -237,10 +250,11 @@ static void gemm_one(int M, int N, int K, const f32 *a, int ars, int acs, const 
  */
 EXPORT(gemm_strided)
 void gemm_strided(int batch, int M, int N, int K, const f32 *a, int sa, int ars, int acs,
-                  const f32 *b, int sb, int brs, int bcs, f32 *c, int sc, int ldc, f32 *ws) {
+                  const f32 *b, int sb, int brs, int bcs, f32 *c, int sc, int ldc, f32 *ws,
+                  const f32 *bias) {
   for (int t = 0; t < batch; t++) {
     gemm_one(M, N, K, a + (long)t * sa, ars, acs, b + (long)t * sb, brs, bcs, c + (long)t * sc,
-             ldc, ws);
+             ldc, ws, bias);
   }
 }
 

@@ -63,6 +63,23 @@ describe('_FusedMatMul [wasm]', () => {
     }
   });
 
+  it('adds a one-row bias in the GEMM with the bits of matMul then add (edge tiles, K blocks, transposes)', async () => {
+    await registerWasmKernels();
+    let seed = 40;
+    // K 300 and 520 span two and three K blocks of 256; 19 and 130 rows and 17 and 203 columns
+    // leave edge tiles; 0 is the empty sum.
+    for (const [m, k, n] of [[19, 300, 17], [130, 520, 203], [6, 8, 8], [5, 0, 9]]) {
+      for (const ta of [false, true]) for (const tb of [false, true]) {
+        const a = randn(ta ? [k, m] : [m, k], seed++), b = randn(tb ? [n, k] : [k, n], seed++);
+        const bias = randn([n], seed++);
+        const fused = tf.tidy(() => tf.fused.matMul({ a: a as tf.Tensor2D, b: b as tf.Tensor2D, transposeA: ta, transposeB: tb, bias }).dataSync());
+        const composed = tf.tidy(() => tf.add(tf.matMul(a, b, ta, tb), bias).dataSync());
+        expect(Array.from(fused), `${m}x${k}x${n} ta=${ta} tb=${tb}`).toEqual(Array.from(composed));
+        tf.dispose([a, b, bias]);
+      }
+    }
+  });
+
   it('equals the unfused formula for batched products with a broadcast operand', async () => {
     const a = randn([3, 9, 33], 1), b = randn([33, 10], 2), bias = randn([10], 3);
     for (const [x, y] of [[a, b], [b, a]] as const) {

@@ -19,7 +19,7 @@ export interface KernelExports {
     batch: number, m: number, n: number, k: number,
     a: number, sa: number, ars: number, acs: number,
     b: number, sb: number, brs: number, bcs: number,
-    c: number, sc: number, ldc: number, ws: number,
+    c: number, sc: number, ldc: number, ws: number, bias: number,
   ): void;
   bias_activation(c: number, rows: number, n: number, bias: number, biasMode: number, biasRows: number, act: number, alpha: number): void;
   transpose32(input: number, output: number, rank: number, shape: number, perm: number, begin: number, count: number): void;

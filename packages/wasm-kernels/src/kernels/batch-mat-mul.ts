@@ -95,7 +95,6 @@ function broadcastOffsets(outShape: number[], opShape: number[], matSize: number
   return offsets;
 }
 
-/** Runs the planned GEMM from tensors at byte offsets aPtr, bPtr into cPtr. */
 /**
  * Row and column multiples that keep thread splits on whole micro-kernel tiles (csrc/gemm.c:
  * MR x NR is 4 x 8, or 6 x 8 in the relaxed-SIMD build; 12 rows suit both).
@@ -104,48 +103,54 @@ const MR = 12;
 const NR = 8;
 
 /**
- * Runs `batch` products C_t = op(A_t) op(B_t) (C_t contiguous m x n) on the module's threads:
+ * Runs `batch` products C_t = op(A_t) op(B_t) (+ a bias of n floats on every row at byte offset
+ * `bias`, 0 for none; C_t contiguous m x n) on the module's threads:
  * whole products per thread when there are enough of them, else rows (or, for wide and short
  * outputs, columns) of each product. Small products run on this thread alone.
  */
 function gemmParallel(
   mod: KernelModule, batch: number, m: number, n: number, k: number,
   a: number, sa: number, ars: number, acs: number,
-  b: number, sb: number, brs: number, bcs: number, c: number,
+  b: number, sb: number, brs: number, bcs: number, c: number, bias: number,
 ): void {
   const threads = threadsFor(mod, batch * m * n * k, parallelMin.macs);
   const mn = m * n;
   let parts: number[][];
   if (threads === 1) {
-    parts = [[batch, m, n, k, a, sa, ars, acs, b, sb, brs, bcs, c, mn, n, mod.partWorkspace(0)]];
+    parts = [[batch, m, n, k, a, sa, ars, acs, b, sb, brs, bcs, c, mn, n, mod.partWorkspace(0), bias]];
   } else if (batch >= threads) {
     parts = splitRange(batch, threads).map(([t0, len], i) => [
       len, m, n, k, a + 4 * t0 * sa, sa, ars, acs, b + 4 * t0 * sb, sb, brs, bcs, c + 4 * t0 * mn, mn, n,
-      mod.partWorkspace(i),
+      mod.partWorkspace(i), bias,
     ]);
   } else if (m >= n) {
     parts = splitRange(m, threads, MR).map(([r0, rows], i) => [
       batch, rows, n, k, a + 4 * r0 * ars, sa, ars, acs, b, sb, brs, bcs, c + 4 * r0 * n, mn, n,
-      mod.partWorkspace(i),
+      mod.partWorkspace(i), bias,
     ]);
   } else {
     parts = splitRange(n, threads, NR).map(([c0, cols], i) => [
       batch, m, cols, k, a, sa, ars, acs, b + 4 * c0 * bcs, sb, brs, bcs, c + 4 * c0, mn, n,
-      mod.partWorkspace(i),
+      mod.partWorkspace(i), bias === 0 ? 0 : bias + 4 * c0,
     ]);
   }
   mod.parallel('gemm_strided', parts);
 }
 
-export function runGemm(mod: KernelModule, plan: GemmPlan, aPtr: number, bPtr: number, cPtr: number): void {
+/**
+ * Runs the planned GEMM from tensors at byte offsets aPtr, bPtr into cPtr, adding the n floats
+ * at biasPtr to every output row when it is not 0 (in the GEMM's last store: the same bits as a
+ * separate pass, one read and write of C fewer).
+ */
+export function runGemm(mod: KernelModule, plan: GemmPlan, aPtr: number, bPtr: number, cPtr: number, biasPtr = 0): void {
   const { m, n, k, ars, acs, brs, bcs } = plan;
   if (plan.aOffsets == null || plan.bOffsets == null) {
-    gemmParallel(mod, plan.batch, m, n, k, aPtr, plan.sa, ars, acs, bPtr, plan.sb, brs, bcs, cPtr);
+    gemmParallel(mod, plan.batch, m, n, k, aPtr, plan.sa, ars, acs, bPtr, plan.sb, brs, bcs, cPtr, biasPtr);
     return;
   }
   for (let t = 0; t < plan.batch; t++) {
     gemmParallel(mod, 1, m, n, k, aPtr + 4 * plan.aOffsets[t], 0, ars, acs, bPtr + 4 * plan.bOffsets[t], 0,
-      brs, bcs, cPtr + 4 * t * m * n);
+      brs, bcs, cPtr + 4 * t * m * n, biasPtr);
   }
 }
 

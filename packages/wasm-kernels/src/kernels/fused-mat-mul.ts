@@ -1,6 +1,6 @@
 /**
- * _FusedMatMul (tf.fused.matMul): the packed GEMM followed by a bias + activation pass over the
- * output. Every activation but prelu runs in that pass; prelu applies the stock Prelu kernel to the
+ * _FusedMatMul (tf.fused.matMul): the packed GEMM, with a [N] bias added in its last store, followed
+ * by a pass over the output for the activation and other bias broadcasts. Every activation but prelu runs in that pass; prelu applies the stock Prelu kernel to the
  * biased product. (The stock fused kernel also mishandles a size-1 bias, which this one
  * broadcasts.)
  */
@@ -66,19 +66,23 @@ export function fusedMatMul(args: KernelArgs<FusedInputs, FusedAttrs>): TensorIn
   const out = makeOutput(backend, plan.outShape, 'float32');
   if (util.sizeFromShape(plan.outShape) === 0) return out;
   const cPtr = offsetOf(backend, out);
-  runGemm(mod, plan, offsetOf(backend, a), offsetOf(backend, b), cPtr);
-  if (mode !== 0 || act !== 0) {
-    const biasPtr = bias == null ? 0 : offsetOf(backend, bias);
+  const biasPtr = bias == null ? 0 : offsetOf(backend, bias);
+  // A bias of one row (a Linear layer's) joins the GEMM's last store; other broadcasts and the
+  // activation take a pass over the output.
+  const inGemm = mode === 1 && biasRows === 1;
+  runGemm(mod, plan, offsetOf(backend, a), offsetOf(backend, b), cPtr, inGemm ? biasPtr : 0);
+  if (inGemm ? act !== 0 : mode !== 0 || act !== 0) {
+    const passMode = inGemm ? 0 : mode;
     const rows = plan.batch * plan.m;
     const alpha = attrs.leakyreluAlpha ?? 0.2;
     const threads = threadsFor(mod, rows * plan.n);
     // Row i takes bias row i % biasRows and a part numbers its rows from 0: a bias with one row
     // per output row moves with the part; otherwise parts start at multiples of biasRows.
-    const perRow = mode === 1 && biasRows === rows;
-    const align = mode === 1 && !perRow ? biasRows : 1;
+    const perRow = passMode === 1 && biasRows === rows;
+    const align = passMode === 1 && !perRow ? biasRows : 1;
     const parts = splitRange(rows, threads, align).map(([r0, len]) => [
       cPtr + 4 * r0 * plan.n, len, plan.n,
-      perRow ? biasPtr + 4 * r0 * plan.n : biasPtr, mode, perRow ? len : biasRows, act, alpha,
+      perRow ? biasPtr + 4 * r0 * plan.n : biasPtr, passMode, perRow ? len : biasRows, act, alpha,
     ]);
     mod.parallel('bias_activation', parts);
   }
