@@ -1,6 +1,6 @@
 /**
  * Fused kernels, by name. tfjs runs LayerNorm, GELU, the AdamW update and the EMA as chains of
- * element-wise ops, each a pass over memory. A backend package may register one kernel for each
+ * element-wise ops, each a pass over memory, and a Linear layer's bias as a pass of its own. A backend package may register one kernel for each
  * under these names (@dino-ts/wasm-kernels does for wasm); the layer functions here and the
  * optimizer in @dino-ts/dino use it when the active backend has it, and the composed ops
  * otherwise, so the same code runs on every backend.
@@ -12,6 +12,8 @@
  * - DinoGelu {x} -> y; DinoGeluGrad {dy, x} -> dx
  * - DinoLayerNorm {x, weight, bias} {eps} -> [y, mean, rstd] (per row of the last axis);
  *   DinoLayerNormGrad {dy, x, weight, mean, rstd} -> [dx, dWeight, dBias]
+ * - DinoLinear {x [R, in], weight [out, in], bias [out]} -> x weight^T + bias [R, out], the same
+ *   bits as matMul then add (its gradients are those ops' own, composed in nn.ts)
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -22,6 +24,7 @@ export const FUSED_KERNELS = {
   geluGrad: 'DinoGeluGrad',
   layerNorm: 'DinoLayerNorm',
   layerNormGrad: 'DinoLayerNormGrad',
+  linear: 'DinoLinear',
 } as const;
 export type FusedKernelName = (typeof FUSED_KERNELS)[keyof typeof FUSED_KERNELS];
 

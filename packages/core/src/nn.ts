@@ -17,9 +17,10 @@ export function linear<T extends tf.Tensor>(x: T, weight: tf.Tensor2D, bias?: tf
     const lead = x.shape.slice(0, -1);
     const x2 = x.rank === 2 ? (x as unknown as tf.Tensor2D) : (tf.reshape(x, [-1, inDim]) as tf.Tensor2D);
     // Not tf.fused.matMul: stock tfjs-backend-wasm 4.22 returns wrong values for its
-    // transposeB + bias form (caught by the reference fixtures).
-    const xw = tf.matMul(x2, weight, false, true);
-    const y = bias ? tf.add(xw, bias) : xw;
+    // transposeB + bias form (caught by the reference fixtures). A backend's DinoLinear adds the
+    // bias inside the product instead of in a second pass over the output.
+    const fused = bias != null && x.dtype === 'float32' && hasFusedKernel(FUSED_KERNELS.linear);
+    const y = fused ? fusedLinear(x2, weight, bias) : bias ? tf.add(tf.matMul(x2, weight, false, true), bias) : tf.matMul(x2, weight, false, true);
     return (x.rank === 2 ? y : tf.reshape(y, [...lead, weight.shape[0]])) as T;
   });
 }
@@ -38,6 +39,24 @@ export function layerNorm<T extends tf.Tensor>(x: T, weight: tf.Tensor1D, bias: 
     return tf.add(tf.mul(xhat, weight), bias) as T;
   });
 }
+
+/**
+ * x weight^T + bias through DinoLinear, with the gradients tfjs derives for matMul(x, weight,
+ * false, true) + bias, written as the same ops (so the same bits): dx = dy weight,
+ * dweight = dy^T x, dbias = the sum of dy over rows.
+ */
+const fusedLinear = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [x, weight, bias, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D, tf.GradSaveFunc];
+  save([x, weight]);
+  return {
+    value: runFused(FUSED_KERNELS.linear, { x, weight, bias })[0],
+    gradFunc: (dy: tf.Tensor, [xs, ws]: tf.Tensor[]) => [
+      tf.matMul(dy as tf.Tensor2D, ws as tf.Tensor2D, false, false),
+      tf.matMul(dy as tf.Tensor2D, xs as tf.Tensor2D, true, false),
+      tf.reshape(tf.sum(dy, [0]), [ws.shape[0]]),
+    ],
+  };
+}) as (x: tf.Tensor2D, weight: tf.Tensor2D, bias: tf.Tensor1D) => tf.Tensor2D;
 
 /** Exact GELU (PyTorch's `nn.GELU()` default, not the tanh form): x Φ(x) = 0.5 x (1 + erf(x / √2)). */
 export function gelu<T extends tf.Tensor>(x: T): T {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { FUSED_KERNELS } from '@dino-ts/core';
+import { FUSED_KERNELS, linear } from '@dino-ts/core';
 import { registerWasmKernels, unregisterWasmKernels } from './register';
 import { prepareWasmThreads } from './shared-memory';
 import { FUSED_KERNEL_NAMES } from './kernels/fused';
@@ -83,6 +83,24 @@ describe('fused kernels', () => {
       }
     });
 
+    it(`Linear gives the bits of matMul then add, and core's linear the composed gradients' bits (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
+      await registerWasmKernels({ threads });
+      // rows x in -> out: edge tiles, two K blocks (in 300 > 256), a wide output split by columns
+      for (const [[r, i, o], seed] of [[[1, 3, 5], 1], [[197, 300, 37], 2], [[24, 64, 1536], 3], [[0, 4, 6], 4]] as const) {
+        tf.tidy(() => {
+          const x = randn([r, i], seed), w = tf.mul(randn([o, i], seed + 1), 0.1), b = randn([o], seed + 2);
+          const dy = randn([r, o], seed + 3);
+          const [fy] = values(run(FUSED_KERNEL_NAMES.linear, { x, weight: w, bias: b }));
+          const composed = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.add(tf.matMul(xx, ww, false, true), bb);
+          expect(bitsEqual(fy, values([composed(x, w, b)])[0]), `${r}x${i}->${o} forward`).toBe(true);
+          const loss = (f: (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.Tensor) =>
+            tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(f(xx, ww, bb), dy)))([x, w, b]);
+          const viaCore = values(loss((xx, ww, bb) => linear(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D)));
+          values(loss(composed)).forEach((e, k) => expect(bitsEqual(viaCore[k], e), `${r}x${i}->${o} gradient ${k}`).toBe(true));
+        });
+      }
+    });
+
     it(`AdamW and EMA give the composed update's bits (${threads} thread${threads > 1 ? 's' : ''})`, async () => {
       await registerWasmKernels({ threads });
       for (const [n, seed] of [[1, 1], [13, 2], [4096 * 64 + 3, 3]] as const) {
@@ -110,6 +128,7 @@ describe('fused kernels', () => {
   it('refuse mismatched inputs with the shapes named', async () => {
     await registerWasmKernels();
     expect(() => run(FUSED_KERNEL_NAMES.layerNorm, { x: tf.zeros([2, 5]), weight: tf.ones([4]), bias: tf.zeros([5]) }, { eps: 1e-6 })).toThrow(/parameter of shape \[4\] for rows of 5/);
+    expect(() => run(FUSED_KERNEL_NAMES.linear, { x: tf.zeros([2, 5]), weight: tf.ones([3, 4]), bias: tf.zeros([3]) })).toThrow(/\[2,5\], \[3,4\] and \[3\]/);
     expect(() => run(FUSED_KERNEL_NAMES.ema, { teacher: tf.zeros([3]), student: tf.zeros([4]) }, { momentum: 0.9, oneMinusMomentum: 0.1 })).toThrow(/\[3\], \[4\] differ in size/);
   });
 

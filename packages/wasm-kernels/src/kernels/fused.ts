@@ -1,6 +1,7 @@
 /**
  * Fused kernels under names of their own (tfjs has no such kernels to replace): the AdamW update,
- * the EMA, GELU and LayerNorm with their gradients, each one pass over memory (csrc/fused.c).
+ * the EMA, GELU and LayerNorm with their gradients, each one pass over memory (csrc/fused.c), and
+ * a Linear layer's product with its bias added in the GEMM.
  * `@dino-ts/core` and `@dino-ts/dino` look these names up for the active backend and use the
  * composed ops where they are not registered, so the same code runs on every backend.
  */
@@ -10,6 +11,7 @@ import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
 import { moduleFor, type KernelArgs } from '../state';
 import type { KernelModule } from '../kernel-module';
 import { elementwise, splitRange, threadsFor } from '../split';
+import { planGemm, runGemm } from './batch-mat-mul';
 
 /** The kernel names; the same strings as @dino-ts/core's FUSED_KERNELS (a test checks). */
 export const FUSED_KERNEL_NAMES = {
@@ -19,6 +21,7 @@ export const FUSED_KERNEL_NAMES = {
   geluGrad: 'DinoGeluGrad',
   layerNorm: 'DinoLayerNorm',
   layerNormGrad: 'DinoLayerNormGrad',
+  linear: 'DinoLinear',
 } as const;
 
 type Backend = WasmBackendLike & { disposeData(dataId: object): void };
@@ -163,6 +166,26 @@ function layerNormGrad(args: KernelArgs<{ dy: TensorInfo; x: TensorInfo; weight:
 type AnyKernel = (args: never) => TensorInfo | TensorInfo[];
 
 /** The fused kernels by name, registered for the wasm backend next to the replaced stock ones. */
+/**
+ * DinoLinear: y [R, out] = x [R, in] weight [out, in]^T + bias [out], the bias added in the
+ * GEMM's last store (the bits of matMul then add, without the second pass over y).
+ */
+function linear(args: KernelArgs<{ x: TensorInfo; weight: TensorInfo; bias: TensorInfo }>): TensorInfo {
+  const { x, weight, bias } = args.inputs;
+  const name = FUSED_KERNEL_NAMES.linear;
+  const { mod, backend } = need(args.backend, name, [x, weight, bias]);
+  if (x.shape.length !== 2 || weight.shape.length !== 2 || bias.shape.length !== 1 ||
+      x.shape[1] !== weight.shape[1] || bias.shape[0] !== weight.shape[0]) {
+    throw new Error(`wasm-kernels: ${name} takes x [rows, in], weight [out, in] and bias [out], got [${x.shape}], [${weight.shape}] and [${bias.shape}]`);
+  }
+  const plan = planGemm(x, weight, false, true);
+  const out = makeOutput(backend, plan.outShape, 'float32');
+  if (tf.util.sizeFromShape(plan.outShape) > 0) {
+    runGemm(mod, plan, offsetOf(backend, x), offsetOf(backend, weight), offsetOf(backend, out), offsetOf(backend, bias));
+  }
+  return out;
+}
+
 export const FUSED_KERNELS: Record<string, AnyKernel> = {
   [FUSED_KERNEL_NAMES.adamw]: adamw,
   [FUSED_KERNEL_NAMES.ema]: ema,
@@ -170,4 +193,5 @@ export const FUSED_KERNELS: Record<string, AnyKernel> = {
   [FUSED_KERNEL_NAMES.geluGrad]: geluGrad,
   [FUSED_KERNEL_NAMES.layerNorm]: layerNorm,
   [FUSED_KERNEL_NAMES.layerNormGrad]: layerNormGrad,
+  [FUSED_KERNEL_NAMES.linear]: linear,
 };
