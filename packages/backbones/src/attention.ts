@@ -4,7 +4,7 @@
  * Replaceable through `VitConfig.attnLayer` (timm's `attn_layer`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Linear, Module, checkInt, type Rng } from '@dino-ts/core';
+import { ConfigError, Linear, Module, checkInt, linear, type Rng } from '@dino-ts/core';
 
 /** What the ViT passes an attention factory. */
 export interface AttentionOptions {
@@ -80,7 +80,8 @@ export class Attention extends Module implements AttentionLayer {
   /**
    * Attended tokens of the first `queries` queries [B, queries, D]. Each row is computed by the
    * same row-wise products as in `forward`, so it holds the same values; the work left out is
-   * the other queries' attention rows, their output projection, and whatever follows them.
+   * the other queries' q projection, attention rows and output projection, and whatever follows
+   * them.
    */
   forwardQueries(x: tf.Tensor3D, queries: number): tf.Tensor3D {
     checkInt('queries', queries, 1, x.shape[1]);
@@ -91,10 +92,21 @@ export class Attention extends Module implements AttentionLayer {
     const [b, n, d] = x.shape;
     const heads = this.numHeads;
     const hd = this.headDim;
-    const qkv = this.qkv.forward(x);
-    // The 3D outputs are ordered (q|k|v, head, head_dim), as the reference's reshape(B, N, 3, H, hd).
-    const [qAll, k, v] = tf.split(qkv, 3, 2).map((t) => tf.reshape(t, [b, n, heads, hd]));
-    const q = queries === n ? qAll : tf.slice(qAll, [0, 0, 0, 0], [-1, queries, -1, -1]);
+    // The 3D outputs of qkv are ordered (q|k|v, head, head_dim), as the reference's
+    // reshape(B, N, 3, H, hd).
+    let q: tf.Tensor, k: tf.Tensor, v: tf.Tensor;
+    if (queries === n) {
+      [q, k, v] = tf.split(this.qkv.forward(x), 3, 2);
+    } else {
+      // q for the first `queries` tokens only, k and v for all: the rows of the weight are the
+      // outputs, so each value is the product the full projection computes.
+      const { weight, bias } = this.qkv;
+      const [wq, wkv] = tf.split(weight, [d, 2 * d], 0) as tf.Tensor2D[];
+      const [bq, bkv] = bias == null ? [undefined, undefined] : (tf.split(bias, [d, 2 * d]) as tf.Tensor1D[]);
+      q = linear(tf.slice(x, [0, 0, 0], [-1, queries, -1]), wq, bq);
+      [k, v] = tf.split(linear(x, wkv, bkv), 2, 2);
+    }
+    [q, k, v] = [q, k, v].map((t) => tf.reshape(t, [b, t.shape[1] as number, heads, hd]));
     const qh = tf.transpose(q, [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, Q, hd]
     const kt = tf.transpose(k, [0, 2, 3, 1]) as tf.Tensor4D; // [B, H, hd, N]
     const vh = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, N, hd]
