@@ -17,13 +17,9 @@
  */
 #include "simd_math.h"
 
-/* Multiply-add of the micro-kernel: a fused multiply-add (relaxed SIMD's f32x4.relaxed_madd,
- * one instruction) in the relaxed build, a mul and an add otherwise. */
-#ifdef DINO_RELAXED_SIMD
-#define MADD(a, b, c) wasm_f32x4_relaxed_madd((a), (b), (c))
-#else
-#define MADD(a, b, c) wasm_f32x4_add((c), wasm_f32x4_mul((a), (b)))
-#endif
+/* Multiply-add of the micro-kernel: simd_math.h's VMADD, a fused multiply-add (relaxed SIMD's
+ * f32x4.relaxed_madd, one instruction) in the relaxed build, a mul and an add otherwise. */
+#define MADD(a, b, c) VMADD((a), (b), (c))
 
 /* With fused multiply-add no temporary is needed, so the relaxed build affords 12 accumulators:
  * 6 x 8 measured ~62 GFLOP/s in L1 against ~57 for 4 x 8 (7 x 8 and 4 x 12 spill, ~35 and ~30).

@@ -5,9 +5,9 @@
  *
  *  - wasm/dino-kernels.wasm: every kernel, WebAssembly SIMD128 (runs wherever
  *    tfjs-backend-wasm's SIMD build runs);
- *  - wasm/dino-kernels-relaxed-gemm.wasm: the GEMM again with relaxed SIMD's fused multiply-add,
- *    used instead of the first module's GEMM where the engine supports relaxed SIMD (Chrome 114+,
- *    Node 22+, Node 20 with --experimental-wasm-relaxed-simd).
+ *  - wasm/dino-kernels-relaxed.wasm: the GEMM and the polynomial math (unary ops, GELU) again
+ *    with relaxed SIMD's fused multiply-add, used instead of the first module's where the engine
+ *    supports relaxed SIMD (Chrome 114+, Node 22+, Node 20 with --experimental-wasm-relaxed-simd).
  *
  * Needs clang >= 16 and wasm-ld with the wasm32 target (Debian 12: `apt-get install clang-19
  * lld-19`; CC=... picks another compiler). Only maintainers run this: the compiled modules are
@@ -59,7 +59,7 @@ const fileFlags = {
 
 const targets = [
   { out: 'dino-kernels.wasm', files: sources, extra: [] },
-  { out: 'dino-kernels-relaxed-gemm.wasm', files: ['gemm.c'], extra: ['-mrelaxed-simd', '-DDINO_RELAXED_SIMD'] },
+  { out: 'dino-kernels-relaxed.wasm', files: ['gemm.c', 'unary.c', 'fused.c'], extra: ['-mrelaxed-simd', '-DDINO_RELAXED_SIMD'] },
 ];
 
 mkdirSync(join(root, 'build'), { recursive: true });
@@ -95,9 +95,9 @@ writeFileSync(
     `/** wasm/dino-kernels.wasm: every kernel, WebAssembly SIMD128. */\n` +
     `export const WASM_BINARY_BASE64 =\n${b64(built['dino-kernels.wasm'])};\n` +
     `export const WASM_BINARY_BYTES = ${built['dino-kernels.wasm'].length};\n\n` +
-    `/** wasm/dino-kernels-relaxed-gemm.wasm: the GEMM with relaxed SIMD fused multiply-add. */\n` +
-    `export const WASM_RELAXED_GEMM_BASE64 =\n${b64(built['dino-kernels-relaxed-gemm.wasm'])};\n` +
-    `export const WASM_RELAXED_GEMM_BYTES = ${built['dino-kernels-relaxed-gemm.wasm'].length};\n`,
+    `/** wasm/dino-kernels-relaxed.wasm: the GEMM and the math kernels with relaxed SIMD fused multiply-add. */\n` +
+    `export const WASM_RELAXED_BASE64 =\n${b64(built['dino-kernels-relaxed.wasm'])};\n` +
+    `export const WASM_RELAXED_BYTES = ${built['dino-kernels-relaxed.wasm'].length};\n`,
 );
 for (const [name, bytes] of Object.entries(built)) console.log(`build:wasm: wasm/${name} (${bytes.length} bytes)`);
 console.log('build:wasm: src/wasm-binary.generated.ts written');

@@ -6,7 +6,7 @@
  * shadow stack, GEMM packing buffers, small argument arrays) is allocated here with the backend's
  * own `_malloc`, so it never collides with the backend's heap.
  */
-import { WASM_BINARY_BASE64, WASM_RELAXED_GEMM_BASE64 } from './wasm-binary.generated';
+import { WASM_BINARY_BASE64, WASM_RELAXED_BASE64 } from './wasm-binary.generated';
 import { backendMemory, type WasmBackendLike } from './wasm-backend';
 import { isSharedMemory, withSharedMemory } from './shared-memory';
 import { ThreadPool, type PoolExport } from './thread-pool';
@@ -71,14 +71,14 @@ export function compileKernelModule(shared = false): Promise<WebAssembly.Module>
 }
 
 /**
- * The relaxed-SIMD GEMM module, or null where the engine lacks relaxed SIMD (validation fails,
+ * The relaxed-SIMD module (the GEMM and the math kernels with fused multiply-adds), or null where the engine lacks relaxed SIMD (validation fails,
  * e.g. Node 20 without --experimental-wasm-relaxed-simd). A success is kept for the process; a
  * failure is re-checked on the next call (the engine flag may have been switched on since).
  */
-export function compileRelaxedGemmModule(shared = false): Promise<WebAssembly.Module | null> {
+export function compileRelaxedModule(shared = false): Promise<WebAssembly.Module | null> {
   let m = compiledRelaxed.get(shared);
   if (m == null) {
-    const bytes = moduleBytes(WASM_RELAXED_GEMM_BASE64, shared);
+    const bytes = moduleBytes(WASM_RELAXED_BASE64, shared);
     if (!WebAssembly.validate(bytes)) return Promise.resolve(null);
     m = WebAssembly.compile(bytes);
     compiledRelaxed.set(shared, m);
@@ -100,7 +100,7 @@ export function compileRelaxedGemmModule(shared = false): Promise<WebAssembly.Mo
  * ```
  */
 export function tryEnableRelaxedSimd(): boolean {
-  const bytes = decodeBase64(WASM_RELAXED_GEMM_BASE64) as BufferSource;
+  const bytes = decodeBase64(WASM_RELAXED_BASE64) as BufferSource;
   if (WebAssembly.validate(bytes)) return true;
   const v8 = nodeBuiltin<{ setFlagsFromString(flags: string): void }>('node:v8');
   if (v8 == null) return false;
@@ -110,24 +110,28 @@ export function tryEnableRelaxedSimd(): boolean {
 
 /** Whether this engine runs relaxed SIMD (fused multiply-add) WebAssembly. */
 export async function relaxedSimdSupported(): Promise<boolean> {
-  return (await compileRelaxedGemmModule()) != null;
+  return (await compileRelaxedModule()) != null;
 }
 
 export interface KernelModuleOptions {
-  /** Use the fused multiply-add GEMM where the engine supports relaxed SIMD (default true). */
+  /** Use the fused multiply-add GEMM and math where the engine supports relaxed SIMD (default true). */
   relaxedSimd?: boolean;
   /** Threads kernels may use, the calling one included (default 1: no workers). */
   threads?: number;
 }
 
-/** The functions the relaxed-SIMD module provides in place of the baseline ones. */
-const RELAXED_NAMES = ['gemm_strided', 'bias_activation'] as const;
-type GemmExports = Pick<KernelExports, (typeof RELAXED_NAMES)[number] | 'gemm_workspace_floats' | '__stack_pointer'>;
+/**
+ * The functions the relaxed-SIMD module provides in place of the baseline ones: the GEMM and the
+ * polynomial math (exp, erf, tanh, log, ... and GELU), whose multiply-adds it fuses.
+ */
+const RELAXED_NAMES = ['gemm_strided', 'bias_activation', 'unary_f32', 'gelu_f32', 'gelu_grad_f32'] as const;
+type RelaxedExports = Pick<KernelExports, 'gemm_workspace_floats' | '__stack_pointer'> &
+  Record<(typeof RELAXED_NAMES)[number], (...args: number[]) => void>;
 
 export class KernelModule {
   readonly exports: KernelExports;
   readonly backend: WasmBackendLike;
-  /** True when GEMM runs the relaxed-SIMD (fused multiply-add) build. */
+  /** True when GEMM and the math kernels run the relaxed-SIMD (fused multiply-add) build. */
   readonly relaxedSimd: boolean;
   private readonly memory: WebAssembly.Memory;
   /** Workers for kernel calls large enough to split; null with one thread. */
@@ -146,22 +150,18 @@ export class KernelModule {
     this.backend = backend;
     this.memory = memory;
     const base = instance.exports as unknown as KernelExports;
-    const gemm = relaxed?.exports as unknown as GemmExports | undefined;
-    if (gemm != null && gemm.gemm_workspace_floats() !== base.gemm_workspace_floats()) {
-      throw new Error('wasm-kernels: the relaxed GEMM module was built from other sources');
+    const fma = relaxed?.exports as unknown as RelaxedExports | undefined;
+    if (fma != null && fma.gemm_workspace_floats() !== base.gemm_workspace_floats()) {
+      throw new Error('wasm-kernels: the relaxed-SIMD module was built from other sources');
     }
-    this.relaxedSimd = gemm != null;
-    this.exports = gemm == null ? base : {
-      ...base,
-      gemm_strided: gemm.gemm_strided,
-      bias_activation: gemm.bias_activation,
-    };
+    this.relaxedSimd = fma != null;
+    this.exports = fma == null ? base : { ...base, ...Object.fromEntries(RELAXED_NAMES.map((n) => [n, fma[n]])) };
     this.stackPtr = this.malloc(STACK_BYTES);
     // The stack grows down from the (16-byte aligned) top of its region. Both modules may use it:
     // calls never interleave (JavaScript is single-threaded here).
     const top = ((this.stackPtr + STACK_BYTES) & ~15) | 0;
     base.__stack_pointer.value = top;
-    if (gemm != null) gemm.__stack_pointer.value = top;
+    if (fma != null) fma.__stack_pointer.value = top;
     this.gemmWs = this.malloc(this.gemmWorkspaceBytes);
     this.argsPtr = this.malloc(ARGS_INTS * 4 * MAX_THREADS);
   }
@@ -186,7 +186,7 @@ export class KernelModule {
     const imports = { env: { memory } };
     const baseMod = await compileKernelModule(shared);
     const instance = await WebAssembly.instantiate(baseMod, imports);
-    const relaxedMod = options.relaxedSimd === false ? null : await compileRelaxedGemmModule(shared);
+    const relaxedMod = options.relaxedSimd === false ? null : await compileRelaxedModule(shared);
     const relaxed = relaxedMod == null ? null : await WebAssembly.instantiate(relaxedMod, imports);
     const km = new KernelModule(backend, memory, instance, relaxed);
     const threads = Math.min(MAX_THREADS, Math.max(1, Math.floor(options.threads ?? 1)));

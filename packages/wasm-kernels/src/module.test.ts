@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { WASM_BINARY_BASE64, WASM_BINARY_BYTES, WASM_RELAXED_GEMM_BASE64, WASM_RELAXED_GEMM_BYTES } from './wasm-binary.generated';
+import { WASM_BINARY_BASE64, WASM_BINARY_BYTES, WASM_RELAXED_BASE64, WASM_RELAXED_BYTES } from './wasm-binary.generated';
 
 const file = new URL('../wasm/dino-kernels.wasm', import.meta.url);
-const relaxedFile = new URL('../wasm/dino-kernels-relaxed-gemm.wasm', import.meta.url);
+const relaxedFile = new URL('../wasm/dino-kernels-relaxed.wasm', import.meta.url);
 
 /** Ids of the sections of a wasm binary, in order. */
 function sectionIds(bytes: Uint8Array): number[] {
@@ -25,7 +25,7 @@ function sectionIds(bytes: Uint8Array): number[] {
 
 describe('the compiled kernel module', () => {
   it('is embedded byte for byte (src/wasm-binary.generated.ts is up to date with wasm/)', () => {
-    for (const [f, b64, n] of [[file, WASM_BINARY_BASE64, WASM_BINARY_BYTES], [relaxedFile, WASM_RELAXED_GEMM_BASE64, WASM_RELAXED_GEMM_BYTES]] as const) {
+    for (const [f, b64, n] of [[file, WASM_BINARY_BASE64, WASM_BINARY_BYTES], [relaxedFile, WASM_RELAXED_BASE64, WASM_RELAXED_BYTES]] as const) {
       const embedded = Buffer.from(b64, 'base64');
       expect(embedded.length).toBe(n);
       expect(embedded.equals(readFileSync(f))).toBe(true);
