@@ -164,7 +164,7 @@ async function useWasm(opts: SelectOptions = {}): Promise<BackendInfo | null> {
   return {
     name: 'wasm',
     provider: '@tensorflow/tfjs-backend-wasm + @dino-ts/wasm-kernels',
-    reason: `WebAssembly SIMD, runs anywhere; ${names.length} dino-ts SIMD kernels on ${used} thread${used === 1 ? '' : 's'}${fma ? ' (relaxed-SIMD FMA GEMM)' : ''}${note}`,
+    reason: `WebAssembly SIMD, runs anywhere; ${names.length} dino-ts SIMD kernels on ${used} thread${used === 1 ? '' : 's'}${fma ? ' (relaxed-SIMD fused multiply-adds)' : ''}${note}`,
     threads: used,
   };
 }
