@@ -32,9 +32,13 @@
 #define NR 8
 /* The edge tile is sized for the larger MR so both builds ask for the same workspace. */
 #define MR_MAX 6
-#define KC 256
-#define MC 120 /* multiple of both MRs; an A block is MC*KC*4 = 128 KiB (L2) */
-#define NC 1024 /* multiple of NR; a B block is KC*NC*4 = 1 MiB (L2/L3) */
+/* K blocks of 384: a ViT's K = 384 products (ViT-S/16's qkv, proj, fc1) in one block, so each C
+ * tile is stored once, not stored, reloaded and stored again (ViT-S/16 inference 1.2% faster than
+ * with 256; 512 was no better). The A and B panels of one micro-kernel call, 9 + 12 KiB, stay
+ * in L1. */
+#define KC 384
+#define MC 120 /* multiple of both MRs; an A block is MC*KC*4 = 180 KiB (L2) */
+#define NC 1024 /* multiple of NR; a B block is KC*NC*4 = 1.5 MiB (L2/L3) */
 
 /* Floats of workspace gemm needs: the packed A block, the packed B block and one edge tile. */
 EXPORT(gemm_workspace_floats) int gemm_workspace_floats(void) {

@@ -66,9 +66,9 @@ describe('_FusedMatMul [wasm]', () => {
   it('adds a one-row bias in the GEMM with the bits of matMul then add (edge tiles, K blocks, transposes)', async () => {
     await registerWasmKernels();
     let seed = 40;
-    // K 300 and 520 span two and three K blocks of 256; 19 and 130 rows and 17 and 203 columns
+    // K 400 and 800 span two and three K blocks of 384; 19 and 130 rows and 17 and 203 columns
     // leave edge tiles; 0 is the empty sum.
-    for (const [m, k, n] of [[19, 300, 17], [130, 520, 203], [6, 8, 8], [5, 0, 9]]) {
+    for (const [m, k, n] of [[19, 400, 17], [130, 800, 203], [6, 8, 8], [5, 0, 9]]) {
       for (const ta of [false, true]) for (const tb of [false, true]) {
         const a = randn(ta ? [k, m] : [m, k], seed++), b = randn(tb ? [n, k] : [k, n], seed++);
         const bias = randn([n], seed++);

@@ -98,7 +98,7 @@ describe('kernels on threads give the bits of one thread', () => {
       tf.fused.matMul({ a: randn([4, 65, 64], 14), b: randn([64, 48], 15), bias: randn([65, 48], 16), activation: 'elu' }),
       tf.fused.matMul({ a: randn([130, 512], 17), b: randn([512, 40], 18), bias: randn([130, 40], 19) }),
       // a [N] bias in the GEMM's last store, with column splits and two K blocks
-      tf.fused.matMul({ a: randn([20, 300], 33), b: randn([300, 203], 34), bias: randn([203], 35) }),
+      tf.fused.matMul({ a: randn([20, 400], 33), b: randn([400, 203], 34), bias: randn([203], 35) }),
     ]);
   });
 
