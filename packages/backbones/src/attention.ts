@@ -110,7 +110,13 @@ export class Attention extends Module implements AttentionLayer {
     const qh = tf.transpose(q, [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, Q, hd]
     const kt = tf.transpose(k, [0, 2, 3, 1]) as tf.Tensor4D; // [B, H, hd, N]
     const vh = tf.transpose(v, [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, N, hd]
-    const attn = tf.softmax(tf.mul(tf.matMul(qh, kt), hd ** -0.5)) as tf.Tensor4D;
+    // The reference scales the scores, (q k^T) * hd^-0.5. A power-of-two scale (hd = 4, 16, 64,
+    // 256: ViT-S and ViT-B) commutes exactly with the products, so it is applied to q instead:
+    // hd values a query rather than N, the same bits forward and backward.
+    const scale = hd ** -0.5;
+    const attn = (Number.isInteger(Math.log2(scale))
+      ? tf.softmax(tf.matMul(tf.mul(qh, scale), kt))
+      : tf.softmax(tf.mul(tf.matMul(qh, kt), scale))) as tf.Tensor4D;
     const ctx = tf.reshape(tf.transpose(tf.matMul(attn, vh), [0, 2, 1, 3]), [b, queries, d]) as tf.Tensor3D;
     return { out: this.proj.forward(ctx), attn };
   }

@@ -4,15 +4,17 @@
  * embedding could not train there) and reshape/transpose/matMul all have gradients everywhere.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Module, type Rng } from '@dino-ts/core';
+import { Module, linear, type Rng } from '@dino-ts/core';
 import { Conv2d } from './conv';
 
 /**
  * Embeds non-overlapping p x p patches of an NHWC image.
  *
  * The weight keeps the conv layout [D, C, p, p]. Rather than reorder every patch of the input to
- * (C, p, p), the (small) weight is reordered to (p, p, C, D), which leaves the input needing only
- * a 4-D transpose: [B*h, p, w, p*C] -> [B*h, w, p, p*C]. Same products, same sums.
+ * (C, p, p), the (small) weight is reordered to [D, (p, p, C)], a Linear weight [out, in] (each
+ * output's block moved on its own, where a [(p, p, C), D] order strode across the whole weight
+ * for every element), which leaves the input needing only a 4-D transpose:
+ * [B*h, p, w, p*C] -> [B*h, w, p, p*C]. Same products, same sums.
  *
  * @param x [B, H, W, C] with H and W multiples of p (checked by the caller)
  * @param weight [D, C, p, p]
@@ -28,8 +30,8 @@ export function patchEmbed(x: tf.Tensor4D, weight: tf.Tensor4D, bias: tf.Tensor1
     tf.transpose(tf.reshape(x, [b * h, p, w, p * c]), [0, 2, 1, 3]),
     [b * h * w, p * p * c],
   ) as tf.Tensor2D;
-  const kernel = tf.reshape(tf.transpose(weight, [2, 3, 1, 0]), [p * p * c, d]) as tf.Tensor2D;
-  const tokens = tf.fused.matMul({ a: patches, b: kernel, bias });
+  const kernel = tf.reshape(tf.transpose(weight, [0, 2, 3, 1]), [d, p * p * c]) as tf.Tensor2D;
+  const tokens = linear(patches, kernel, bias);
   return tf.reshape(tokens, [b, h * w, d]);
 }
 
