@@ -1,9 +1,9 @@
 /**
  * Fused kernels, by name. tfjs runs LayerNorm, GELU, the AdamW update and the EMA as chains of
- * element-wise ops, each a pass over memory, and a Linear layer's bias as a pass of its own. A backend package may register one kernel for each
- * under these names (@dino-ts/wasm-kernels does for wasm); the layer functions here and the
- * optimizer in @dino-ts/dino use it when the active backend has it, and the composed ops
- * otherwise, so the same code runs on every backend.
+ * element-wise ops, each a pass over memory, and a Linear layer's bias as a pass of its own. A
+ * backend package may register one kernel for each under these names (@dino-ts/wasm-kernels does
+ * for wasm); the layer functions here and the optimizer in @dino-ts/dino use it when the active
+ * backend has it, and the composed ops otherwise, so the same code runs on every backend.
  *
  * The contract of each kernel (inputs, attributes, outputs):
  * - DinoAdamW {param, grad, expAvg, expAvgSq} {decay, beta1, oneMinusBeta1, beta2, oneMinusBeta2,

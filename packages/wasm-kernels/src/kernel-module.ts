@@ -71,9 +71,10 @@ export function compileKernelModule(shared = false): Promise<WebAssembly.Module>
 }
 
 /**
- * The relaxed-SIMD module (the GEMM and the math kernels with fused multiply-adds), or null where the engine lacks relaxed SIMD (validation fails,
- * e.g. Node 20 without --experimental-wasm-relaxed-simd). A success is kept for the process; a
- * failure is re-checked on the next call (the engine flag may have been switched on since).
+ * The relaxed-SIMD module (the GEMM and the math kernels with fused multiply-adds), or null
+ * where the engine lacks relaxed SIMD (validation fails, e.g. Node 20 without
+ * --experimental-wasm-relaxed-simd). A success is kept for the process; a failure is re-checked
+ * on the next call (the engine flag may have been switched on since).
  */
 export function compileRelaxedModule(shared = false): Promise<WebAssembly.Module | null> {
   let m = compiledRelaxed.get(shared);
