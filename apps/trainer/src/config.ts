@@ -236,6 +236,8 @@ export const PRESETS: Record<string, { description: string; values: Partial<Trai
       // raw pixels (84.6%). Twice the width (4 heads of 32, as before) doubles the CLS feature the
       // k-NN reads and costs 2.4x per image (151 img/s on one core against 366, measured over 60
       // steps), so 17 epochs fill about two hours of one core. Everything else is fashion-mnist's.
+      // Measured: two hours side by side on one core each, 99% of the schedule, k-NN 81.93%
+      // (the reference code with these settings 82.00%; random init 58.72%).
       ...PRESET_FASHION_MNIST,
       embedDim: 128, numHeads: 4, epochs: 17,
     },

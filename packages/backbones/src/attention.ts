@@ -4,7 +4,9 @@
  * Replaceable through `VitConfig.attnLayer` (timm's `attn_layer`).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { ConfigError, Linear, Module, checkInt, linear, type Rng } from '@dino-ts/core';
+import {
+  ConfigError, FUSED_KERNELS, Linear, Module, checkInt, hasFusedKernel, isRecordingGradients, linear, runFused, type Rng,
+} from '@dino-ts/core';
 
 /** What the ViT passes an attention factory. */
 export interface AttentionOptions {
@@ -64,7 +66,7 @@ export class Attention extends Module implements AttentionLayer {
 
   /** Attended tokens [B, N, D]. */
   forward(x: tf.Tensor3D): tf.Tensor3D {
-    return tf.tidy(() => this.run(x).out);
+    return tf.tidy(() => this.attended(x, x.shape[1]));
   }
 
   /** Softmax attention [B, heads, N, N]; row i holds query token i's weights. */
@@ -85,7 +87,38 @@ export class Attention extends Module implements AttentionLayer {
    */
   forwardQueries(x: tf.Tensor3D, queries: number): tf.Tensor3D {
     checkInt('queries', queries, 1, x.shape[1]);
-    return tf.tidy(() => this.run(x, queries).out);
+    return tf.tidy(() => this.attended(x, queries));
+  }
+
+  /**
+   * The q, k and v projections: one qkv tensor [B, N, 3D] (columns q | k | v) for every query,
+   * or, for the first `queries` tokens only, q [B, queries, D] and kv [B, N, 2D] (columns k | v).
+   * The rows of the qkv weight are the outputs, so each value is the product the full projection
+   * computes.
+   */
+  private projections(x: tf.Tensor3D, queries: number): { q: tf.Tensor3D; kv: tf.Tensor3D; kColumn: number } {
+    const [, n, d] = x.shape;
+    if (queries === n) {
+      const qkv = this.qkv.forward(x);
+      return { q: qkv, kv: qkv, kColumn: d };
+    }
+    const { weight, bias } = this.qkv;
+    const [wq, wkv] = tf.split(weight, [d, 2 * d], 0) as tf.Tensor2D[];
+    const [bq, bkv] = bias == null ? [undefined, undefined] : (tf.split(bias, [d, 2 * d]) as tf.Tensor1D[]);
+    return { q: linear(tf.slice(x, [0, 0, 0], [-1, queries, -1]), wq, bq), kv: linear(x, wkv, bkv), kColumn: 0 };
+  }
+
+  /**
+   * proj(attention) of the first `queries` tokens without the attention matrix: outside gradient
+   * recording, one fused kernel where the backend has it (DinoAttention: the composed ops' bits
+   * without their copies, transposes and passes over the scores), the composed ops otherwise.
+   */
+  private attended(x: tf.Tensor3D, queries: number): tf.Tensor3D {
+    if (!hasFusedKernel(FUSED_KERNELS.attention) || isRecordingGradients()) return this.run(x, queries).out;
+    const d = x.shape[2];
+    const { q, kv, kColumn } = this.projections(x, queries);
+    const attrs = { numHeads: this.numHeads, dim: d, scale: this.headDim ** -0.5, qColumn: 0, kColumn, vColumn: kColumn + d };
+    return this.proj.forward(runFused(FUSED_KERNELS.attention, { q, kv }, attrs)[0] as tf.Tensor3D);
   }
 
   private run(x: tf.Tensor3D, queries = x.shape[1]): { out: tf.Tensor3D; attn: tf.Tensor4D } {
@@ -94,18 +127,10 @@ export class Attention extends Module implements AttentionLayer {
     const hd = this.headDim;
     // The 3D outputs of qkv are ordered (q|k|v, head, head_dim), as the reference's
     // reshape(B, N, 3, H, hd).
+    const { q: qSrc, kv, kColumn } = this.projections(x, queries);
     let q: tf.Tensor, k: tf.Tensor, v: tf.Tensor;
-    if (queries === n) {
-      [q, k, v] = tf.split(this.qkv.forward(x), 3, 2);
-    } else {
-      // q for the first `queries` tokens only, k and v for all: the rows of the weight are the
-      // outputs, so each value is the product the full projection computes.
-      const { weight, bias } = this.qkv;
-      const [wq, wkv] = tf.split(weight, [d, 2 * d], 0) as tf.Tensor2D[];
-      const [bq, bkv] = bias == null ? [undefined, undefined] : (tf.split(bias, [d, 2 * d]) as tf.Tensor1D[]);
-      q = linear(tf.slice(x, [0, 0, 0], [-1, queries, -1]), wq, bq);
-      [k, v] = tf.split(linear(x, wkv, bkv), 2, 2);
-    }
+    if (kColumn === d) [q, k, v] = tf.split(qSrc, 3, 2);
+    else [q, [k, v]] = [qSrc, tf.split(kv, 2, 2)];
     [q, k, v] = [q, k, v].map((t) => tf.reshape(t, [b, t.shape[1] as number, heads, hd]));
     const qh = tf.transpose(q, [0, 2, 1, 3]) as tf.Tensor4D; // [B, H, Q, hd]
     const kt = tf.transpose(k, [0, 2, 3, 1]) as tf.Tensor4D; // [B, H, hd, N]

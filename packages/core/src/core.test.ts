@@ -5,6 +5,7 @@ import { encodeSafetensors, decodeSafetensors } from './safetensors';
 import { describeBackends, assertClose } from './testing';
 import { ConfigError, checkInt, checkNumber, checkChoice, withDefaults } from './errors';
 import { loadParams, variable, paramsToArrays, type Params } from './params';
+import { isRecordingGradients } from './fused';
 
 describe('Rng', () => {
   it('is deterministic by seed and restorable from its state', () => {
@@ -105,5 +106,18 @@ describe('typed errors across builds', () => {
     class Narrow extends ConfigError {}
     expect(new ConfigError('k', 0, 'x') instanceof Narrow).toBe(false);
     expect(new Narrow('k', 0, 'x') instanceof ConfigError).toBe(true);
+  });
+});
+
+describe('isRecordingGradients', () => {
+  it('is true only while tfjs records a gradient', () => {
+    expect(isRecordingGradients()).toBe(false);
+    let inside: boolean | null = null;
+    tf.grad((x: tf.Tensor) => {
+      inside = isRecordingGradients();
+      return tf.sum(tf.square(x));
+    })(tf.scalar(2));
+    expect(inside).toBe(true);
+    expect(tf.tidy(() => isRecordingGradients())).toBe(false);
   });
 });

@@ -14,6 +14,11 @@
  *   DinoLayerNormGrad {dy, x, weight, mean, rstd} -> [dx, dWeight, dBias]
  * - DinoLinear {x [R, in], weight [out, in], bias [out]} -> x weight^T + bias [R, out], the same
  *   bits as matMul then add (its gradients are those ops' own, composed in nn.ts)
+ * - DinoAttention {q [B, Q, Cq], kv [B, N, Ckv]} {numHeads, dim, scale, qColumn, kColumn,
+ *   vColumn} -> [B, Q, dim]: softmax(q k^T * scale) v per head, q, k and v the `dim` columns of
+ *   their tensor from the given column (head h in columns h*dim/numHeads onwards), the result's
+ *   heads side by side; the bits of the composed ops on that backend. Inference only: it has no
+ *   gradient, so callers use it where no gradient is recorded (`isRecordingGradients`).
  */
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -25,6 +30,7 @@ export const FUSED_KERNELS = {
   layerNorm: 'DinoLayerNorm',
   layerNormGrad: 'DinoLayerNormGrad',
   linear: 'DinoLinear',
+  attention: 'DinoAttention',
 } as const;
 export type FusedKernelName = (typeof FUSED_KERNELS)[keyof typeof FUSED_KERNELS];
 
@@ -41,4 +47,12 @@ export function hasFusedKernel(name: FusedKernelName): boolean {
 export function runFused(name: FusedKernelName, inputs: Record<string, tf.Tensor>, attrs: Record<string, number> = {}): tf.Tensor[] {
   const out = tf.engine().runKernel(name, inputs as unknown as tf.NamedTensorMap, attrs as unknown as tf.NamedAttrMap);
   return Array.isArray(out) ? (out as tf.Tensor[]) : [out as tf.Tensor];
+}
+
+/**
+ * True while tfjs records operations for a gradient (inside `tf.grad`, `tf.variableGrads`,
+ * `optimizer.minimize`): kernels without a registered gradient must not run then.
+ */
+export function isRecordingGradients(): boolean {
+  return (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
 }

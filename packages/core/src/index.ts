@@ -11,4 +11,4 @@ export * from './settings';
 export { Module, ModuleList, isModule, asModule, type ModuleLike } from './module';
 export { Linear, LayerNorm, type LinearOptions, type LayerNormOptions } from './layers';
 export { BatchNorm, BATCH_NORM_DEFAULTS, type BatchNormOptions } from './batch-norm';
-export { FUSED_KERNELS, hasFusedKernel, runFused, type FusedKernelName } from './fused';
+export { FUSED_KERNELS, hasFusedKernel, isRecordingGradients, runFused, type FusedKernelName } from './fused';

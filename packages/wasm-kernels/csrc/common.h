@@ -21,4 +21,9 @@ typedef int32_t i32;
 INLINE int imin(int a, int b) { return a < b ? a : b; }
 INLINE int imax(int a, int b) { return a > b ? a : b; }
 
+/* gemm.c: C[M,N] = op(A) op(B) (+ bias[N]), strided operands; the product every other kernel
+ * that multiplies matrices goes through, so they all round alike (attention.c). */
+void gemm_one(int M, int N, int K, const f32 *a, int ars, int acs, const f32 *b, int brs, int bcs,
+              f32 *c, int ldc, f32 *ws, const f32 *bias);
+
 #endif

@@ -5,9 +5,10 @@
  *
  *  - wasm/dino-kernels.wasm: every kernel, WebAssembly SIMD128 (runs wherever
  *    tfjs-backend-wasm's SIMD build runs);
- *  - wasm/dino-kernels-relaxed.wasm: the GEMM and the polynomial math (unary ops, GELU) again
- *    with relaxed SIMD's fused multiply-add, used instead of the first module's where the engine
- *    supports relaxed SIMD (Chrome 114+, Node 22+, Node 20 with --experimental-wasm-relaxed-simd).
+ *  - wasm/dino-kernels-relaxed.wasm: the GEMM and the polynomial math (unary ops, GELU, softmax,
+ *    attention) again with relaxed SIMD's fused multiply-add, used instead of the first module's
+ *    where the engine supports relaxed SIMD (Chrome 114+, Node 22+, Node 20 with
+ *    --experimental-wasm-relaxed-simd).
  *
  * Needs clang >= 16 and wasm-ld with the wasm32 target (Debian 12: `apt-get install clang-19
  * lld-19`; CC=... picks another compiler). Only maintainers run this: the compiled modules are
@@ -59,7 +60,7 @@ const fileFlags = {
 
 const targets = [
   { out: 'dino-kernels.wasm', files: sources, extra: [] },
-  { out: 'dino-kernels-relaxed.wasm', files: ['gemm.c', 'unary.c', 'fused.c'], extra: ['-mrelaxed-simd', '-DDINO_RELAXED_SIMD'] },
+  { out: 'dino-kernels-relaxed.wasm', files: ['attention.c', 'gemm.c', 'unary.c', 'fused.c'], extra: ['-mrelaxed-simd', '-DDINO_RELAXED_SIMD'] },
 ];
 
 mkdirSync(join(root, 'build'), { recursive: true });

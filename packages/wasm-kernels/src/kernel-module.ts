@@ -28,6 +28,12 @@ export interface KernelExports {
   reduce_f32(op: number, x: number, out: number, rank: number, shape: number, reduced: number, scale: number): void;
   slice32(x: number, out: number, rank: number, shape: number, begin: number, size: number): void;
   copy_rows32(x: number, out: number, rows: number, n: number, ldo: number): void;
+  softmax_f32(x: number, y: number, rows: number, n: number, scale: number): void;
+  attention_f32(
+    q: number, qbs: number, qrs: number, k: number, v: number, kvbs: number, kvrs: number,
+    out: number, obs: number, ors: number, queries: number, n: number, heads: number, hd: number,
+    scale: number, pair0: number, pairs: number, s: number, ws: number,
+  ): void;
   __stack_pointer: WebAssembly.Global;
 }
 
@@ -123,9 +129,10 @@ export interface KernelModuleOptions {
 
 /**
  * The functions the relaxed-SIMD module provides in place of the baseline ones: the GEMM and the
- * polynomial math (exp, erf, tanh, log, ... and GELU), whose multiply-adds it fuses.
+ * polynomial math (exp, erf, tanh, log, ... GELU, softmax, and the attention built on both), whose
+ * multiply-adds it fuses.
  */
-const RELAXED_NAMES = ['gemm_strided', 'bias_activation', 'unary_f32', 'gelu_f32', 'gelu_grad_f32'] as const;
+const RELAXED_NAMES = ['gemm_strided', 'bias_activation', 'unary_f32', 'gelu_f32', 'gelu_grad_f32', 'softmax_f32', 'attention_f32'] as const;
 type RelaxedExports = Pick<KernelExports, 'gemm_workspace_floats' | '__stack_pointer'> &
   Record<(typeof RELAXED_NAMES)[number], (...args: number[]) => void>;
 

@@ -19,6 +19,7 @@ import { identity, cast } from './kernels/identity';
 import { concat, pack } from './kernels/concat';
 import { gatherV2 } from './kernels/gather';
 import { FUSED_KERNELS } from './kernels/fused';
+import { softmax } from './kernels/attention';
 import { DEFAULT_PARALLEL_THRESHOLDS, parallelMin, type ParallelThresholds } from './split';
 
 type AnyKernel = (args: never) => tf.TensorInfo | tf.TensorInfo[];
@@ -35,6 +36,7 @@ const KERNELS: Record<string, AnyKernel> = {
   [tf.GatherV2]: gatherV2,
   [tf.Identity]: identity,
   [tf.Cast]: cast,
+  [tf.Softmax]: softmax,
 };
 for (const name of Object.keys(UNARY_OPS) as (keyof typeof UNARY_OPS)[]) KERNELS[name] = unaryKernel(name);
 for (const name of Object.keys(BINARY_OPS) as (keyof typeof BINARY_OPS)[]) KERNELS[name] = binaryKernel(name);

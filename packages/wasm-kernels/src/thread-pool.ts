@@ -32,6 +32,8 @@ export const POOL_EXPORTS = [
   'gelu_grad_f32',
   'adamw_f32',
   'ema_f32',
+  'softmax_f32',
+  'attention_f32',
 ] as const;
 export type PoolExport = (typeof POOL_EXPORTS)[number];
 

@@ -13,16 +13,10 @@ import type { KernelModule } from '../kernel-module';
 import { elementwise, splitRange, threadsFor } from '../split';
 import { planGemm, runGemm } from './batch-mat-mul';
 
-/** The kernel names; the same strings as @dino-ts/core's FUSED_KERNELS (a test checks). */
-export const FUSED_KERNEL_NAMES = {
-  adamw: 'DinoAdamW',
-  ema: 'DinoEma',
-  gelu: 'DinoGelu',
-  geluGrad: 'DinoGeluGrad',
-  layerNorm: 'DinoLayerNorm',
-  layerNormGrad: 'DinoLayerNormGrad',
-  linear: 'DinoLinear',
-} as const;
+import { FUSED_KERNEL_NAMES } from './fused-names';
+import { attention } from './attention';
+
+export { FUSED_KERNEL_NAMES };
 
 type Backend = WasmBackendLike & { disposeData(dataId: object): void };
 
@@ -194,4 +188,5 @@ export const FUSED_KERNELS: Record<string, AnyKernel> = {
   [FUSED_KERNEL_NAMES.layerNorm]: layerNorm,
   [FUSED_KERNEL_NAMES.layerNormGrad]: layerNormGrad,
   [FUSED_KERNEL_NAMES.linear]: linear,
+  [FUSED_KERNEL_NAMES.attention]: attention,
 };
