@@ -30,12 +30,7 @@ INLINE v128_t v_exp_nonpos(v128_t x) {
   const v128_t n = wasm_f32x4_sub(nb, magic);
   v128_t r = VMADD(n, F4(-0.693359375f), xc);
   r = VMADD(n, F4(2.12194440e-4f), r);
-  v128_t p = F4(1.9875691500e-4f);
-  p = VMADD(p, r, F4(1.3981999507e-3f));
-  p = VMADD(p, r, F4(8.3334519073e-3f));
-  p = VMADD(p, r, F4(4.1665795894e-2f));
-  p = VMADD(p, r, F4(1.6666665459e-1f));
-  p = VMADD(p, r, F4(5.0000001201e-1f));
+  v128_t p = v_exp_poly(r);
   p = wasm_f32x4_add(VMADD(p, wasm_f32x4_mul(r, r), r), F4(1.0f));
   /* bits(nb) = bits(1.5 * 2^23) + n: adding 127 - 0x4B400000 leaves n + 127, the exponent of 2^n */
   const v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(nb, wasm_i32x4_splat(127 - 0x4B400000)), 23);

@@ -72,15 +72,8 @@ static void pack_a(int mc, int kc, const f32 *a, int ars, int acs, f32 *ap) {
         v128_t r1 = wasm_v128_load(s + ars);
         v128_t r2 = wasm_v128_load(s + 2 * (long)ars);
         v128_t r3 = wasm_v128_load(s + 3 * (long)ars);
-        v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);
-        v128_t t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
-        v128_t t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
-        v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
         f32 *d = ap + k * MR;
-        wasm_v128_store(d, wasm_i64x2_shuffle(t0, t1, 0, 2));
-        wasm_v128_store(d + MR, wasm_i64x2_shuffle(t0, t1, 1, 3));
-        wasm_v128_store(d + 2 * MR, wasm_i64x2_shuffle(t2, t3, 0, 2));
-        wasm_v128_store(d + 3 * MR, wasm_i64x2_shuffle(t2, t3, 1, 3));
+        v_store_transposed(r0, r1, r2, r3, d, MR);
 #if MR == 6
         v128_t r4 = wasm_v128_load(s + 4 * (long)ars);
         v128_t r5 = wasm_v128_load(s + 5 * (long)ars);
@@ -135,15 +128,7 @@ static void pack_b(int kc, int nc, const f32 *b, int brs, int bcs, f32 *bp) {
           v128_t r1 = wasm_v128_load(s + bcs);
           v128_t r2 = wasm_v128_load(s + 2 * (long)bcs);
           v128_t r3 = wasm_v128_load(s + 3 * (long)bcs);
-          v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);
-          v128_t t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
-          v128_t t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
-          v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
-          f32 *d = bp + k * NR + 4 * h;
-          wasm_v128_store(d, wasm_i64x2_shuffle(t0, t1, 0, 2));
-          wasm_v128_store(d + NR, wasm_i64x2_shuffle(t0, t1, 1, 3));
-          wasm_v128_store(d + 2 * NR, wasm_i64x2_shuffle(t2, t3, 0, 2));
-          wasm_v128_store(d + 3 * NR, wasm_i64x2_shuffle(t2, t3, 1, 3));
+          v_store_transposed(r0, r1, r2, r3, bp + k * NR + 4 * h, NR);
         }
       }
       for (; k < kc; k++) {

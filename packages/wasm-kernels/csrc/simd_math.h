@@ -30,6 +30,28 @@
 #define VMADD(a, b, c) wasm_f32x4_add(wasm_f32x4_mul((a), (b)), (c))
 #endif
 
+/* e^r ~ 1 + r + r^2 P(r) on |r| <= ln2/2 (Cephes expf); returns P(r) (degree 5, Horner). */
+INLINE v128_t v_exp_poly(v128_t r) {
+  v128_t p = F4(1.9875691500e-4f);
+  p = VMADD(p, r, F4(1.3981999507e-3f));
+  p = VMADD(p, r, F4(8.3334519073e-3f));
+  p = VMADD(p, r, F4(4.1665795894e-2f));
+  p = VMADD(p, r, F4(1.6666665459e-1f));
+  return VMADD(p, r, F4(5.0000001201e-1f));
+}
+
+/* Stores the 4 x 4 block of rows r0..r3 transposed: column j of the block at d + j*ld. */
+INLINE void v_store_transposed(v128_t r0, v128_t r1, v128_t r2, v128_t r3, f32 *d, long ld) {
+  const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);
+  const v128_t t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+  const v128_t t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+  const v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+  wasm_v128_store(d, wasm_i64x2_shuffle(t0, t1, 0, 2));
+  wasm_v128_store(d + ld, wasm_i64x2_shuffle(t0, t1, 1, 3));
+  wasm_v128_store(d + 2 * ld, wasm_i64x2_shuffle(t2, t3, 0, 2));
+  wasm_v128_store(d + 3 * ld, wasm_i64x2_shuffle(t2, t3, 1, 3));
+}
+
 INLINE v128_t v_exp(v128_t x) {
   const v128_t hi = F4(88.72283935546875f);
   const v128_t lo = F4(-103.97208f);
@@ -39,13 +61,7 @@ INLINE v128_t v_exp(v128_t x) {
   /* r = x - n ln2 in two steps (ln2 = 0.693359375 - 2.12194440e-4) */
   v128_t r = wasm_f32x4_sub(xc, wasm_f32x4_mul(n, F4(0.693359375f)));
   r = wasm_f32x4_add(r, wasm_f32x4_mul(n, F4(2.12194440e-4f)));
-  /* e^r ~ 1 + r + r^2 (1/2 + r (1/6 + r (1/24 + r (1/120 + r/720)))) (Cephes expf) */
-  v128_t p = F4(1.9875691500e-4f);
-  p = VMADD(p, r, F4(1.3981999507e-3f));
-  p = VMADD(p, r, F4(8.3334519073e-3f));
-  p = VMADD(p, r, F4(4.1665795894e-2f));
-  p = VMADD(p, r, F4(1.6666665459e-1f));
-  p = VMADD(p, r, F4(5.0000001201e-1f));
+  v128_t p = v_exp_poly(r);
   v128_t r2 = wasm_f32x4_mul(r, r);
   p = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(p, r2), r), F4(1.0f));
   /* scale by 2^n: n in [-126, 128]; split into two factors so n = 128 does not overflow early */
@@ -64,12 +80,7 @@ INLINE v128_t v_exp(v128_t x) {
     v128_t nt = wasm_f32x4_nearest(wasm_f32x4_mul(xt, F4(1.44269504088896341f)));
     v128_t rt = wasm_f32x4_sub(xt, wasm_f32x4_mul(nt, F4(0.693359375f)));
     rt = wasm_f32x4_add(rt, wasm_f32x4_mul(nt, F4(2.12194440e-4f)));
-    v128_t q = F4(1.9875691500e-4f);
-    q = VMADD(q, rt, F4(1.3981999507e-3f));
-    q = VMADD(q, rt, F4(8.3334519073e-3f));
-    q = VMADD(q, rt, F4(4.1665795894e-2f));
-    q = VMADD(q, rt, F4(1.6666665459e-1f));
-    q = VMADD(q, rt, F4(5.0000001201e-1f));
+    v128_t q = v_exp_poly(rt);
     q = wasm_f32x4_add(wasm_f32x4_add(wasm_f32x4_mul(q, wasm_f32x4_mul(rt, rt)), rt), F4(1.0f));
     v128_t st = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(nt), wasm_i32x4_splat(127)), 23);
     v128_t yt = wasm_f32x4_mul(wasm_f32x4_mul(q, st), F4(2.3283064365386963e-10f)); /* 2^-32 */

@@ -11,7 +11,7 @@
  * The stock tfjs-wasm kernel walks the output element by element with index arithmetic, which
  * made the 5-D attention transposes of a ViT cost more than its forward matmuls.
  */
-#include "common.h"
+#include "simd_math.h"
 
 #define MAX_RANK 8
 #define TILE 64
@@ -22,14 +22,7 @@ INLINE void block4x4(const i32 *in, int ldi, i32 *out, int ldo) {
   v128_t r1 = wasm_v128_load(in + ldi);
   v128_t r2 = wasm_v128_load(in + 2 * (long)ldi);
   v128_t r3 = wasm_v128_load(in + 3 * (long)ldi);
-  v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);
-  v128_t t1 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
-  v128_t t2 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
-  v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
-  wasm_v128_store(out, wasm_i64x2_shuffle(t0, t1, 0, 2));
-  wasm_v128_store(out + ldo, wasm_i64x2_shuffle(t0, t1, 1, 3));
-  wasm_v128_store(out + 2 * (long)ldo, wasm_i64x2_shuffle(t2, t3, 0, 2));
-  wasm_v128_store(out + 3 * (long)ldo, wasm_i64x2_shuffle(t2, t3, 1, 3));
+  v_store_transposed(r0, r1, r2, r3, (f32 *)out, ldo);
 }
 
 /* out[j*ldo + i] = in[i*ldi + j] for i < rows, j < cols. */
