@@ -122,7 +122,7 @@ export class Attention extends Module implements AttentionLayer {
   }
 
   private run(x: tf.Tensor3D, queries = x.shape[1]): { out: tf.Tensor3D; attn: tf.Tensor4D } {
-    const [b, n, d] = x.shape;
+    const [b, , d] = x.shape;
     const heads = this.numHeads;
     const hd = this.headDim;
     // The 3D outputs of qkv are ordered (q|k|v, head, head_dim), as the reference's

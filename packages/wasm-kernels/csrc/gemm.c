@@ -63,8 +63,8 @@ static void pack_a(int mc, int kc, const f32 *a, int ars, int acs, f32 *ap) {
       }
     } else if (acs == 1 && mr == MR) {
       /* Row-major A (a Linear layer's input): each row is contiguous in k. Transpose 4 x 4 blocks
-       * in registers (rows 4 and 5 of a 6-row panel in pairs), so the reads are whole vectors; a
-       * scalar copy of this layout cost about 3% of a ViT forward. */
+       * in registers (rows 4 and 5 of a 6-row panel in pairs), so the reads are whole vectors, as
+       * pack_b's are for a transposed B. */
       int k = 0;
       for (; k + 4 <= kc; k += 4) {
         const f32 *s = src + k;

@@ -6,12 +6,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
+import { makeOutput, offsetOf } from '../wasm-backend';
 import { moduleFor, runStock, type KernelArgs } from '../state';
 import { parallelMin, splitRange, threadsFor } from '../split';
-import { FUSED_KERNEL_NAMES } from './fused-names';
-
-type Backend = WasmBackendLike & { disposeData(dataId: object): void };
+import { FUSED_KERNEL_NAMES, need, type Backend } from './fused-args';
 
 /** Softmax over the last axis, whole rows per thread (any split gives the same bits). */
 export function softmax(args: KernelArgs<{ logits: TensorInfo }, { dim: number }>): TensorInfo | TensorInfo[] {
@@ -53,13 +51,11 @@ export interface AttentionAttrs {
 export function attention(args: KernelArgs<{ q: TensorInfo; kv: TensorInfo }, AttentionAttrs>): TensorInfo {
   const { q, kv } = args.inputs;
   const name = FUSED_KERNEL_NAMES.attention;
-  const mod = moduleFor(args.backend);
-  if (mod == null) throw new Error(`wasm-kernels: ${name} runs only on the wasm backend the kernels were registered on`);
+  const { mod, backend } = need(args.backend, name, [q, kv]);
   const a = args.attrs as AttentionAttrs;
   const { numHeads: heads, dim, qColumn, kColumn, vColumn, scale } = a;
   const hd = dim / heads;
   const bad = (why: string) => new Error(`wasm-kernels: ${name}: ${why} (q [${q.shape}], kv [${kv.shape}], dim ${dim}, ${heads} heads)`);
-  if (q.dtype !== 'float32' || kv.dtype !== 'float32') throw bad('takes float32 tensors');
   if (q.shape.length !== 3 || kv.shape.length !== 3 || q.shape[0] !== kv.shape[0]) throw bad('needs q [B, Q, C] and kv [B, N, C] with the same B');
   if (!Number.isInteger(hd) || hd < 1) throw bad('heads must divide dim');
   const [b, nq, cq] = q.shape;
@@ -67,7 +63,6 @@ export function attention(args: KernelArgs<{ q: TensorInfo; kv: TensorInfo }, At
   if (qColumn < 0 || qColumn + dim > cq || kColumn < 0 || kColumn + dim > ckv || vColumn < 0 || vColumn + dim > ckv) {
     throw bad(`columns q ${qColumn}, k ${kColumn}, v ${vColumn} do not fit`);
   }
-  const backend = args.backend as Backend;
   const out = makeOutput(backend, [b, nq, dim], 'float32');
   const pairs = b * heads;
   // No keys (n = 0) runs through: empty scores, and a product over K = 0 writes zeros, as the

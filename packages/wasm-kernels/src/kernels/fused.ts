@@ -7,27 +7,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { makeOutput, offsetOf, type WasmBackendLike } from '../wasm-backend';
-import { moduleFor, type KernelArgs } from '../state';
+import { makeOutput, offsetOf } from '../wasm-backend';
+import type { KernelArgs } from '../state';
 import type { KernelModule } from '../kernel-module';
 import { elementwise, splitRange, threadsFor } from '../split';
 import { planGemm, runGemm } from './batch-mat-mul';
 
-import { FUSED_KERNEL_NAMES } from './fused-names';
+import { FUSED_KERNEL_NAMES, need } from './fused-args';
 import { attention } from './attention';
 
 export { FUSED_KERNEL_NAMES };
-
-type Backend = WasmBackendLike & { disposeData(dataId: object): void };
-
-function need(backend: unknown, name: string, inputs: TensorInfo[]): { mod: KernelModule; backend: Backend } {
-  const mod = moduleFor(backend);
-  if (mod == null) throw new Error(`wasm-kernels: ${name} runs only on the wasm backend the kernels were registered on`);
-  for (const t of inputs) {
-    if (t.dtype !== 'float32') throw new Error(`wasm-kernels: ${name} takes float32 tensors, got ${t.dtype}`);
-  }
-  return { mod, backend: backend as Backend };
-}
 
 function sameSize(name: string, ...ts: TensorInfo[]): number {
   const n = tf.util.sizeFromShape(ts[0].shape);
