@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { vitS16Flops } from '../apps/trainer/bench/workloads.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -32,6 +33,11 @@ for (const threads of ['1', '2']) {
   run(process.execPath, [measure, 'dino-step', 'dino-ts', quick ? '2' : '4', threads], `dino-step dino-ts (${threads} thread${threads === '1' ? '' : 's'})`);
 }
 if (!quick) run(process.execPath, [measure, 'dino-step', 'tfjs-stock', '1'], 'dino-step tfjs-stock (minutes)');
+// The yardstick for the inference rows: what a bare loop of wasm SIMD fused multiply-adds does on
+// as many threads (no matrix product in wasm can go faster).
+for (const threads of ['1', '2']) {
+  run(process.execPath, [join(here, '..', 'apps', 'trainer', 'bench', 'fma-ceiling.mjs'), threads], `wasm SIMD multiply-add ceiling (${threads} thread${threads === '1' ? '' : 's'})`);
+}
 for (const threads of ['1', '2']) {
   run(process.execPath, [measure, 'vit-s16-infer', 'dino-ts', quick ? '2' : '3', threads], `vit-s16-infer dino-ts (${threads} thread${threads === '1' ? '' : 's'})`);
 }
@@ -80,11 +86,24 @@ const get = (name, impl, threads) => rows.find((r) => r.name === name && r.impl 
 console.log('\n| measurement | impl | backend | threads | img/s | peak RSS MB | vs tfjs-stock | vs PyTorch 1 thread | vs PyTorch 2 cores | vs onnxruntime-web, same threads |');
 console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 for (const r of rows) {
+  if (r.name === 'fma-ceiling') continue;
   const stock = get(r.name, 'tfjs-stock'), torch = get(r.name, 'pytorch');
   const torch2 = rows.find((o) => o.name === r.name && o.impl.startsWith('pytorch (OpenBLAS'));
   const ortWeb = get(r.name, 'onnxruntime-web', r.threads);
   const ratio = (o) => (o && o !== r ? `${(r.img_per_s / o.img_per_s).toFixed(2)}x` : '');
   console.log(`| ${r.name} | ${r.impl} | ${r.backend} | ${r.threads} | ${r.img_per_s} | ${r.peak_rss_mb} | ${ratio(stock)} | ${ratio(torch)} | ${ratio(torch2)} | ${r.impl === 'dino-ts' ? ratio(ortWeb) : ''} |`);
+}
+// GFLOP/s of the ViT-S/16 forward's matrix products, against the multiply-add loop on as many
+// threads. dino-ts runs the last block for the CLS token alone (the only output read); the ONNX
+// graph runs it for every token, 7% more arithmetic, which this counts.
+const ceilings = rows.filter((r) => r.name === 'fma-ceiling');
+if (ceilings.length > 0) {
+  console.log(`\nwasm SIMD ceiling (a loop of 128-bit fused multiply-adds): ${ceilings.map((c) => `${c.gflops} GFLOP/s on ${c.threads} thread${c.threads === 1 ? '' : 's'}`).join(', ')}`);
+  for (const r of rows.filter((o) => o.name === 'vit-s16-infer' && o.backend === 'wasm')) {
+    const ceiling = ceilings.find((c) => c.threads === r.threads);
+    const gflops = (r.img_per_s * vitS16Flops({ clsOnlyLast: r.impl === 'dino-ts' })) / 1e9;
+    console.log(`  ViT-S/16 ${r.impl}, ${r.threads} thread${r.threads === 1 ? '' : 's'}: ${gflops.toFixed(1)} GFLOP/s${ceiling ? ` (${((100 * gflops) / ceiling.gflops).toFixed(0)}% of the ceiling)` : ''}`);
+  }
 }
 for (const preset of ['shapes', 'fashion-mnist']) {
   const all = get(`${preset}-preset-train`, 'dino-ts, crops in a worker'), one = get(`${preset}-preset-train`, 'dino-ts, crops in main thread');

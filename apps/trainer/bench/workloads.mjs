@@ -56,6 +56,18 @@ export async function timeDinoStep({ batch, steps, microBatch = 0, seed = 0 }) {
   return s;
 }
 
+/**
+ * FLOPs (2 per multiply-add) of one ViT-S/16 224 px forward's matrix products: the patch
+ * embedding and 12 blocks (the q, k, v projections, both attention products, proj, fc1, fc2).
+ * `clsOnlyLast`: the last block for the CLS token alone, as dino-ts runs it when only the CLS
+ * feature is read (an ONNX export computes every token there).
+ */
+export function vitS16Flops({ clsOnlyLast }) {
+  const d = 384, n = 197, heads = 6, hd = 64, hidden = 1536;
+  const block = (q) => 2 * (q * d * d + n * d * 2 * d + 2 * heads * q * n * hd + q * d * d + q * d * hidden + q * hidden * d);
+  return 2 * 196 * 768 * d + 11 * block(n) + block(clsOnlyLast ? 1 : n);
+}
+
 /** Median seconds of a ViT-S/16 forward pass of `batch` 224 px images (the CLS features read). */
 export async function timeVitS16({ batch, steps, seed = 0 }) {
   const vit = createBackbone('vit_small', { patchSize: 16 });
