@@ -8,7 +8,6 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { vitS16Flops } from '../apps/trainer/bench/workloads.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const quick = process.argv.includes('--quick');
@@ -94,14 +93,14 @@ for (const r of rows) {
   console.log(`| ${r.name} | ${r.impl} | ${r.backend} | ${r.threads} | ${r.img_per_s} | ${r.peak_rss_mb} | ${ratio(stock)} | ${ratio(torch)} | ${ratio(torch2)} | ${r.impl === 'dino-ts' ? ratio(ortWeb) : ''} |`);
 }
 // GFLOP/s of the ViT-S/16 forward's matrix products, against the multiply-add loop on as many
-// threads. dino-ts runs the last block for the CLS token alone (the only output read); the ONNX
-// graph runs it for every token, 7% more arithmetic, which this counts.
+// threads, from each row's arithmetic per image (measure.mjs: the dino-ts backbone runs the last
+// block for the CLS token alone, the ONNX graph for every token, 7% more).
 const ceilings = rows.filter((r) => r.name === 'fma-ceiling');
 if (ceilings.length > 0) {
   console.log(`\nwasm SIMD ceiling (a loop of 128-bit fused multiply-adds): ${ceilings.map((c) => `${c.gflops} GFLOP/s on ${c.threads} thread${c.threads === 1 ? '' : 's'}`).join(', ')}`);
   for (const r of rows.filter((o) => o.name === 'vit-s16-infer' && o.backend === 'wasm')) {
     const ceiling = ceilings.find((c) => c.threads === r.threads);
-    const gflops = (r.img_per_s * vitS16Flops({ clsOnlyLast: r.impl === 'dino-ts' })) / 1e9;
+    const gflops = r.img_per_s * r.gflop_per_img;
     console.log(`  ViT-S/16 ${r.impl}, ${r.threads} thread${r.threads === 1 ? '' : 's'}: ${gflops.toFixed(1)} GFLOP/s${ceiling ? ` (${((100 * gflops) / ceiling.gflops).toFixed(0)}% of the ceiling)` : ''}`);
   }
 }

@@ -15,6 +15,7 @@
 //     for (int i = 0; i < n; i++) { a0 = FMA(c, b, a0); ... a11 = FMA(c, b, a11); }
 //     return the lane-0 sum of a0..a11 (so the loop is not removed);
 //   }
+import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 
 const PEAK_WASM_BASE64 = 'AGFzbQEAAAABBwFgAn99AX0DAgEABAUBcAEBAQUDAQACBggBfwFBgIgECwcRAgZtZW1vcnkCAARwZWFrAAAKmQUBlgUDDXsBfwF7IAH9EyECAkACQCAAQQFODQAgAiEDIAIhBCACIQUgAiEGIAIhByACIQggAiEJIAIhCiACIQsgAiEMIAIhDSACIQ4MAQsgAEEBcSEPIAIhDiACIQ0gAiEMIAIhCyACIQogAiEJIAIhCCACIQcgAiEGIAIhBSACIQQgAiEDAkAgAEEBRg0AIABB/v///wdxIQAgAiEOIAIhDSACIQwgAiELIAIhCiACIQkgAiEIIAIhByACIQYgAiEFIAIhBCACIQMDQP0Md75/P3e+fz93vn8/d75/PyIQIAIgECACIA39hQL9hQIhDSAQIAIgECACIAz9hQL9hQIhDCAQIAIgECACIAv9hQL9hQIhCyAQIAIgECACIAr9hQL9hQIhCiAQIAIgECACIAn9hQL9hQIhCSAQIAIgECACIAj9hQL9hQIhCCAQIAIgECACIAf9hQL9hQIhByAQIAIgECACIAb9hQL9hQIhBiAQIAIgECACIAX9hQL9hQIhBSAQIAIgECACIAT9hQL9hQIhBCAQIAIgECACIAP9hQL9hQIhAyAQIAIgECACIA79hQL9hQIhDiAAQX5qIgANAAsLIA9FDQD9DHe+fz93vn8/d75/P3e+fz8iECACIA39hQIhDSAQIAIgDP2FAiEMIBAgAiAL/YUCIQsgECACIAr9hQIhCiAQIAIgCf2FAiEJIBAgAiAI/YUCIQggECACIAf9hQIhByAQIAIgBv2FAiEGIBAgAiAF/YUCIQUgECACIAT9hQIhBCAQIAIgA/2FAiEDIBAgAiAO/YUCIQ4LIAogC/3kASAMIA395AH95AEgBiAH/eQBIAggCf3kAf3kASAEIAX95AEgAyAO/eQB/eQB/eQB/eQB/R8ACw==';
@@ -44,16 +45,11 @@ export async function fmaCeiling(threads, repeats = 3) {
   for (let r = 0; r < repeats; r++) {
     const flag = new SharedArrayBuffer(4);
     const workers = Array.from({ length: threads }, () => new Worker(WORKER, { eval: true, workerData: { b64: PEAK_WASM_BASE64, trips: TRIPS, flag } }));
-    const msgs = workers.map((w) => {
-      const q = [];
-      const waiters = [];
-      w.on('message', (m) => (waiters.length ? waiters.shift()(m) : q.push(m)));
-      return () => (q.length ? Promise.resolve(q.shift()) : new Promise((res) => waiters.push(res)));
-    });
-    await Promise.all(msgs.map((next) => next())); // ready
+    await Promise.all(workers.map((w) => once(w, 'message'))); // ready: compiled, waiting on the flag
+    const times = workers.map((w) => once(w, 'message'));
     Atomics.store(new Int32Array(flag), 0, 1);
     Atomics.notify(new Int32Array(flag), 0);
-    const ms = Math.max(...(await Promise.all(msgs.map((next) => next()))));
+    const ms = Math.max(...(await Promise.all(times)).map(([t]) => t));
     await Promise.all(workers.map((w) => w.terminate()));
     best = Math.max(best, (threads * TRIPS * 12 * 4 * 2) / ms / 1e6);
   }

@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { Rng } from '@dino-ts/core';
 import { createBackbone } from '@dino-ts/backbones';
 import { createRequire } from 'node:module';
-import { medianSeconds, randomImages, timeDinoStep, timeVitS16 } from './workloads.mjs';
+import { medianSeconds, randomImages, timeDinoStep, timeVitS16, vitS16Flops } from './workloads.mjs';
 
 const [name, impl, stepsArg, threadsArg] = process.argv.slice(2);
 const backend = impl === 'tfjs-cpu' ? 'cpu' : 'wasm';
@@ -74,4 +74,7 @@ if (name === 'dino-step') {
   throw new Error(`unknown measurement ${name}`);
 }
 const s = sec;
-console.log(JSON.stringify({ name, impl, backend: rowBackend, threads, batch, sec_per_iter: +s.toFixed(4), img_per_s: +(batch / s).toFixed(2), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+// The ViT's arithmetic per image: the dino-ts backbone (with its kernels or the stock ones) runs
+// the last block for the CLS token alone, an ONNX graph for every token.
+const flop = name === 'vit-s16-infer' ? { gflop_per_img: +(vitS16Flops({ clsOnlyLast: !impl.startsWith('onnxruntime') }) / 1e9).toFixed(3) } : {};
+console.log(JSON.stringify({ name, impl, backend: rowBackend, threads, batch, sec_per_iter: +s.toFixed(4), img_per_s: +(batch / s).toFixed(2), peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024), ...flop }));
